@@ -1,0 +1,98 @@
+"""``triage train``, ``triage evaluate`` and ``triage suggest``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from triage.cli import app, fail
+from triage.dataset import read_jsonl
+from triage.evaluate import evaluate as evaluate_model
+from triage.registry import ModelRegistry
+from triage.settings import get_settings
+from triage.suggest import Suggester
+from triage.taxonomy import HEADS, load_taxonomy
+from triage.train import train as train_model
+
+Deployment = Annotated[Optional[str], typer.Option("--deployment", help="Deployment name or taxonomy YAML path.")]
+Version = Annotated[Optional[str], typer.Option("--model", help="Model version (default: the serving one).")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
+
+
+@app.command()
+def train(data: Annotated[Optional[Path], typer.Option("--data", help="Folder with train.jsonl and test.jsonl.")] = None,
+          deployment: Deployment = None,
+          version: Annotated[Optional[str], typer.Option("--version", help="Name of the new model version.")] = None,
+          promote: Annotated[bool, typer.Option("--promote/--no-promote", help="Serve the new model.")] = False,
+          as_json: AsJson = False) -> None:
+    """Train a model on a seed corpus, evaluate it on its test split and save it in the registry."""
+    settings = get_settings()
+    taxonomy = load_taxonomy(deployment or settings.deployment)
+    registry = ModelRegistry(settings.models_dir)
+    _, info = train_model(data or settings.training_data_dir, taxonomy, registry, version=version)
+    if promote:
+        registry.promote(info.version)
+    metrics = info.metadata["metrics"]["test"]
+    if as_json:
+        typer.echo(json.dumps({"version": info.version, "path": str(info.path), "metrics": metrics}, indent=2))
+        return
+    typer.echo(f"saved model {info.version} in {info.path}{' (promoted)' if promote else ''}")
+    typer.echo(_metrics_table(metrics))
+
+
+@app.command()
+def evaluate(data: Annotated[Path, typer.Option("--data", help="Labelled JSONL file (text plus any heads).")],
+             deployment: Deployment = None, model: Version = None, as_json: AsJson = False) -> None:
+    """Evaluate the model on a labelled file, on the heads the file carries."""
+    settings = get_settings()
+    suggester = Suggester.from_registry(settings.models_dir, deployment or settings.deployment, model)
+    labelled = read_jsonl(data, suggester.taxonomy)
+    report = evaluate_model(suggester.model, labelled)
+    report["model_version"] = suggester.version
+    if as_json:
+        typer.echo(json.dumps(report, indent=2))
+    else:
+        typer.echo(f"model {suggester.version} on {data} ({report['n']} complaints)")
+        typer.echo(_metrics_table(report))
+
+
+@app.command()
+def suggest(text: Annotated[Optional[str], typer.Argument(help="Complaint text; read from stdin if omitted.")] = None,
+            deployment: Deployment = None, model: Version = None, as_json: AsJson = False) -> None:
+    """Suggest category, OPD and maladministration form for one complaint."""
+    if text is None:
+        if sys.stdin.isatty():
+            fail("give the complaint text as an argument or on stdin.")
+        text = sys.stdin.read()
+    if not text.strip():
+        fail("the complaint text is empty; give the words of the complaint.")
+    settings = get_settings()
+    suggester = Suggester.from_registry(settings.models_dir, deployment or settings.deployment, model)
+    suggestion = suggester.suggest(text)
+    if as_json:
+        typer.echo(json.dumps(suggestion.to_dict(), indent=2, ensure_ascii=False))
+        return
+    typer.echo(f"model {suggestion.model_version}{'  [PERLU DITINJAU / needs review]' if suggestion.needs_review else ''}")
+    for head in HEADS:
+        h = suggestion.head(head)
+        alts = ", ".join(f"{a.code} {a.confidence:.2f}" for a in h.alternatives[1:])
+        flag = " (review)" if h.needs_review else ""
+        typer.echo(f"  {head:<18} {h.code:<24} {h.confidence:.2f}{flag}   also: {alts}")
+    terms = ", ".join(t.term for t in suggestion.explanation.get("opd", []))
+    if terms:
+        typer.echo(f"  why (opd): {terms}")
+
+
+def _metrics_table(report: dict) -> str:
+    rows = [f"  {'head':<18} {'acc':>6} {'macroF1':>8} {'top3':>6} {'ECE':>6} {'covered':>8} {'acc(cov)':>9}"]
+    for head in HEADS:
+        m = report.get(head)
+        if m:
+            acc_cov = "-" if m["accuracy_not_flagged"] is None else f"{m['accuracy_not_flagged']:.3f}"
+            rows.append(f"  {head:<18} {m['accuracy']:>6.3f} {m['macro_f1']:>8.3f} {m['top3_accuracy']:>6.3f} "
+                        f"{m['ece']:>6.3f} {m['coverage']:>8.3f} {acc_cov:>9}")
+    return "\n".join(rows)

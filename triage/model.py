@@ -1,0 +1,129 @@
+"""Step 4: the three-headed classifier.
+
+:class:`TriageModel` is one scikit-learn estimator: a shared :class:`~triage.features.ComplaintFeatures`
+pass feeds three linear heads (category, opd, maladministration), each a ``LinearSVC`` whose scores are
+calibrated into probabilities (Platt scaling fitted on cross-validated scores). On top of the
+probabilities it learns, per head, a confidence threshold under which a suggestion ``needs_review``: the
+lowest threshold at which the suggestions it lets through were right at least ``target_precision`` of the
+time on held-out (out-of-fold) predictions of the training data.
+
+``y`` is an array of shape ``(n, 3)`` holding the codes of the three heads in :data:`HEADS` order.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.svm import LinearSVC
+from sklearn.utils.validation import check_is_fitted
+
+from triage.features import ComplaintFeatures
+from triage.taxonomy import HEADS
+
+DEFAULT_TARGET_PRECISION: dict[str, float] = {"category": 0.95, "opd": 0.97, "maladministration": 0.85}
+
+
+class TriageModel(ClassifierMixin, BaseEstimator):
+    """Predict category, OPD and maladministration form of complaint texts.
+
+    Parameters
+    ----------
+    features:
+        The feature transformer; cloned in ``fit``. ``None`` uses ``ComplaintFeatures()``.
+    C:
+        Inverse regularisation strength of each head's ``LinearSVC``.
+    target_precision:
+        Per head, the share of suggestions *not* flagged ``needs_review`` that should be right.
+    cv:
+        Folds for calibration and for the out-of-fold predictions thresholds are chosen on.
+    random_state:
+        Seed of the fold split.
+    """
+
+    def __init__(self, features: ComplaintFeatures | None = None, C: float = 0.5,
+                 target_precision: Mapping[str, float] | None = None, cv: int = 3,
+                 random_state: int = 0) -> None:
+        self.features = features
+        self.C = C
+        self.target_precision = target_precision
+        self.cv = cv
+        self.random_state = random_state
+
+    def fit(self, texts: Sequence[str], y: np.ndarray) -> TriageModel:
+        """Fit the features, the three heads and their review thresholds."""
+        y = np.asarray(y, dtype=object)
+        if y.ndim != 2 or y.shape[1] != len(HEADS) or y.shape[0] != len(texts):
+            raise ValueError(f"y must have shape (n_texts, {len(HEADS)}) with columns {HEADS}; got shape "
+                             f"{y.shape} for {len(texts)} texts.")
+        targets = {**DEFAULT_TARGET_PRECISION, **(self.target_precision or {})}
+        for h, head in enumerate(HEADS):
+            rare = [f"{code} ({n})" for code, n in Counter(y[:, h]).items() if n < self.cv]
+            if rare:
+                raise ValueError(f"Head '{head}': every code needs at least cv={self.cv} examples to be "
+                                 f"learned; these have fewer: {', '.join(sorted(rare))}. Add examples or "
+                                 "leave these codes out of training.")
+        self.features_ = clone(self.features) if self.features is not None else ComplaintFeatures()
+        X = self.features_.fit_transform(texts)
+        folds = StratifiedKFold(n_splits=self.cv, shuffle=True, random_state=self.random_state)
+        self.heads_: dict[str, CalibratedClassifierCV] = {}
+        self.thresholds_: dict[str, float] = {}
+        self.classes_: dict[str, np.ndarray] = {}
+        for h, head in enumerate(HEADS):
+            labels = y[:, h].astype(str)
+            estimator = CalibratedClassifierCV(LinearSVC(C=self.C), method="sigmoid", cv=folds,
+                                               ensemble=False)
+            oof = cross_val_predict(clone(estimator), X, labels, cv=folds, method="predict_proba")
+            classes = np.unique(labels)
+            self.thresholds_[head] = choose_threshold(oof.max(axis=1), classes[oof.argmax(axis=1)] == labels,
+                                                      targets[head])
+            self.heads_[head] = estimator.fit(X, labels)
+            self.classes_[head] = self.heads_[head].classes_
+        return self
+
+    def predict_proba(self, texts: Iterable[str]) -> dict[str, np.ndarray]:
+        """Per head, an array ``(n_texts, n_codes)`` of probabilities; columns follow ``classes_[head]``."""
+        check_is_fitted(self, "heads_")
+        X = self.features_.transform(texts)
+        return self.proba_from_features(X)
+
+    def proba_from_features(self, X) -> dict[str, np.ndarray]:
+        """Like :meth:`predict_proba`, from an already computed feature matrix."""
+        return {head: self.heads_[head].predict_proba(X) for head in HEADS}
+
+    def predict(self, texts: Iterable[str]) -> np.ndarray:
+        """Codes, shape ``(n_texts, 3)`` in :data:`HEADS` order."""
+        proba = self.predict_proba(texts)
+        return np.column_stack([self.classes_[h][proba[h].argmax(axis=1)] for h in HEADS])
+
+    def score(self, texts: Sequence[str], y: np.ndarray, sample_weight: object = None) -> float:
+        """Mean accuracy over the three heads (what model-selection tools maximise)."""
+        predicted = self.predict(texts)
+        return float(np.mean(predicted == np.asarray(y, dtype=object)))
+
+    def term_weights(self, head: str, code: str) -> np.ndarray:
+        """Weights of the word-block features for ``code`` on ``head`` (for explanations)."""
+        svc = self.heads_[head].calibrated_classifiers_[0].estimator
+        row = int(np.flatnonzero(self.classes_[head] == code)[0])
+        return svc.coef_[row, : self.features_.n_word_features]
+
+
+def choose_threshold(confidence: np.ndarray, correct: np.ndarray, target: float) -> float:
+    """The lowest confidence threshold whose accepted predictions are right at least ``target`` of the time.
+
+    Predictions with ``confidence >= threshold`` are accepted. If no threshold reaches ``target``,
+    returns a threshold above 1 (everything needs review).
+    """
+    order = np.argsort(-confidence, kind="stable")
+    conf, ok = confidence[order], correct[order].astype(float)
+    precision = np.cumsum(ok) / np.arange(1, len(ok) + 1)
+    # Accepting the k most confident is only possible at a cut between distinct confidences.
+    distinct = np.append(conf[1:] < conf[:-1], True)
+    good = np.flatnonzero((precision >= target) & distinct)
+    if len(good) == 0:
+        return 1.01
+    return float(conf[good[-1]])

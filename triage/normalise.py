@@ -1,0 +1,115 @@
+"""Step 1: normalise complaint text.
+
+Citizens write ``KUKAR ADUAN jln rusakkk bgt dkt SDN 012, hub 0812xxxx``; the model should read
+``jalan rusak banget dekat sdn xangka hubung xtelepon``. :func:`normalise` does that, in order:
+
+1. lower case; drop the SMS prefix (``<DEPLOYMENT> ADUAN``) and redaction brackets;
+2. mask what identifies a person or is unique to one complaint: URLs, e-mail, NIK, phone numbers and other
+   numbers become ``xurl``, ``xemail``, ``xnik``, ``xtelepon``, ``xangka`` (so the model learns that *a*
+   phone number was given, not which);
+3. squeeze letters repeated three or more times (``rusakkk`` -> ``rusak``);
+4. expand slang and abbreviations (``yg`` -> ``yang``, ``gak`` -> ``tidak``) from :data:`SLANG`.
+
+:func:`tokens` splits a clean text into words and drops stop words. Negations (tidak, belum, bukan,
+tanpa) are *kept*: "tidak dilayani" and "belum selesai" carry the complaint.
+"""
+
+from __future__ import annotations
+
+import re
+
+_URL = re.compile(r"(?:https?://|www\.)\S+|\b[a-z0-9-]+\.(?:go\.id|com|id|net|org)(?:/\S*)?")
+_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
+_REDACTED = re.compile(r"\[(nik|telepon|email|nama|alamat)\]")
+_NIK = re.compile(r"\b\d{16}\b")
+_PHONE = re.compile(r"(?:\+62|\b62|\b0)8[\d\- x]{6,14}\d|\b08\d{2}x+\b|\b08\d*x{2,}\w*")
+_NUMBER = re.compile(r"\b\d+(?:[.,]\d+)*(?:rb|ribu|jt|juta|k)?\b")
+_REPEAT = re.compile(r"([a-z])\1{2,}")
+_WORD = re.compile(r"[a-z]+")
+
+SLANG: dict[str, str] = {
+    # abbreviations of everyday words
+    "yg": "yang", "dgn": "dengan", "dg": "dengan", "utk": "untuk", "untk": "untuk", "tuk": "untuk",
+    "krn": "karena", "krna": "karena", "karna": "karena", "sdh": "sudah", "udh": "sudah", "udah": "sudah",
+    "dah": "sudah", "sudh": "sudah", "blm": "belum", "blum": "belum", "belom": "belum", "tdk": "tidak",
+    "tdak": "tidak", "gak": "tidak", "ga": "tidak", "gk": "tidak", "nggak": "tidak", "ngga": "tidak",
+    "enggak": "tidak", "engga": "tidak", "kagak": "tidak", "ndak": "tidak", "nda": "tidak", "tak": "tidak",
+    "kada": "tidak", "kd": "tidak", "bkn": "bukan", "jgn": "jangan", "jg": "juga", "jga": "juga",
+    "aja": "saja", "aj": "saja", "sj": "saja", "sy": "saya", "sya": "saya", "aku": "saya", "gw": "saya",
+    "gue": "saya", "ulun": "saya", "kmi": "kami", "kmrn": "kemarin", "kemaren": "kemarin", "skrg": "sekarang",
+    "skrang": "sekarang", "sekarng": "sekarang", "bgt": "banget", "bngt": "banget", "bnyk": "banyak",
+    "byk": "banyak", "sgt": "sangat", "sngat": "sangat", "tp": "tapi", "tpi": "tapi", "trs": "terus",
+    "trus": "terus", "lg": "lagi", "lgi": "lagi", "dr": "dari", "dri": "dari", "dpt": "dapat", "dapet": "dapat",
+    "bs": "bisa", "bsa": "bisa", "hrs": "harus", "msh": "masih", "masi": "masih", "mslh": "masalah",
+    "sm": "sama", "sma": "sama", "spt": "seperti", "kyk": "seperti", "kayak": "seperti", "gmn": "bagaimana",
+    "gimana": "bagaimana", "gmna": "bagaimana", "knp": "kenapa", "napa": "kenapa", "kpn": "kapan",
+    "org": "orang", "orng": "orang", "ortu": "orang tua", "bln": "bulan", "thn": "tahun", "th": "tahun",
+    "mgg": "minggu", "hr": "hari", "jam2": "jam", "tgl": "tanggal", "bbrp": "beberapa", "smua": "semua",
+    "sampe": "sampai", "smpe": "sampai", "smp2": "sampai", "pdhl": "padahal", "klo": "kalau", "kalo": "kalau",
+    "kl": "kalau", "mo": "mau", "pengen": "ingin", "pgn": "ingin", "handak": "mau", "mnt": "minta",
+    "tlg": "tolong", "tolongin": "tolong", "mhn": "mohon", "makasih": "terima kasih", "mksh": "terima kasih",
+    "trims": "terima kasih", "thx": "terima kasih", "maf": "maaf", "mf": "maaf", "dlm": "dalam",
+    "pd": "pada", "ttg": "tentang", "sbg": "sebagai", "tsb": "tersebut", "dll": "dan lain lain",
+    "dsb": "dan sebagainya", "ato": "atau", "atw": "atau", "n": "dan", "&": "dan", "dkt": "dekat",
+    "deket": "dekat", "smg": "semoga", "ny": "nya", "bener": "benar", "bner": "benar", "emang": "memang",
+    "mmg": "memang", "cuman": "cuma", "cm": "cuma", "doang": "saja", "kok": "kok", "gitu": "begitu",
+    "gini": "begini", "nih": "ini", "tuh": "itu", "ni": "ini", "lawan": "dengan", "banyu": "air",
+    "sidin": "beliau", "pian": "anda", "kaina": "nanti", "nyaman": "enak", "kek": "seperti",
+    # public-service vocabulary
+    "jln": "jalan", "jl": "jalan", "jembtn": "jembatan", "pjl": "penerangan jalan", "pju": "penerangan jalan",
+    "rs": "rumah sakit", "pkm": "puskesmas", "pusk": "puskesmas", "bpk": "bapak", "pak": "bapak",
+    "bu": "ibu", "ktp": "ktp", "ektp": "ktp", "kk": "kartu keluarga", "akte": "akta", "sktm": "surat keterangan",
+    "pemkab": "pemerintah kabupaten", "pemda": "pemerintah daerah", "kades": "kepala desa",
+    "lurah": "lurah", "sekdes": "sekretaris desa", "kadis": "kepala dinas", "kabid": "kepala bidang",
+    "petugasnya": "petugas", "pns": "asn", "honor": "honorer", "ppdb": "ppdb", "sekolahan": "sekolah",
+    "duit": "uang", "duitnya": "uang", "byr": "bayar", "bayr": "bayar", "ngurus": "urus", "ngurusin": "urus",
+    "nunggu": "tunggu", "nungguin": "tunggu", "ditunggu2": "ditunggu", "dtg": "datang", "ngantri": "antre",
+    "antri": "antre", "antrian": "antrean", "ngasih": "beri", "kasih": "beri", "nyuruh": "suruh",
+    "dibilang": "dikatakan", "bilang": "kata", "pake": "pakai", "wa": "whatsapp", "hp": "handphone",
+    "online": "daring", "offline": "luring", "slow": "lambat", "lemot": "lambat",
+}
+
+# Function words that carry no routing signal. Negations and words of time and repetition
+# ("sudah", "belum", "lagi", "berkali") are deliberately absent: they are how a complaint says
+# "not served" or "still not done".
+STOP_WORDS: frozenset[str] = frozenset("""
+yang dan di ke dari ini itu dengan untuk pada adalah sebagai juga atau oleh karena dalam akan
+saya kami kita mereka dia ia anda beliau nya pun lah kah tah ya yah sih deh dong kok loh lho kan
+para sang si se the a an of to is are be this that as ada agar supaya bahwa maka jadi hingga
+sampai serta yaitu yakni seperti apa siapa mana begitu begini sini situ sana tersebut tadi
+saat ketika sedang telah bisa dapat mau ingin harus boleh saja cuma hanya pula amat sangat
+banget sekali lebih paling kalau jika bila apabila namun tapi tetapi melainkan sedangkan
+terhadap tentang kepada bagi antara setiap semua seluruh para hal tersebut mohon tolong
+bapak ibu pak bu mas mbak kak dik terima kasih halo hai assalamualaikum salam selamat pagi siang sore malam
+""".split())
+
+
+def normalise(text: str, sms_prefixes: tuple[str, ...] = ("kukar",)) -> str:
+    """Return the clean form of one complaint text (see the module docstring for the steps)."""
+    clean = text.lower()
+    clean = _strip_sms_prefix(clean, sms_prefixes)
+    clean = _REDACTED.sub(lambda m: _MASKS[m.group(1)], clean)
+    clean = _EMAIL.sub(" xemail ", clean)
+    clean = _URL.sub(" xurl ", clean)
+    clean = _NIK.sub(" xnik ", clean)
+    clean = _PHONE.sub(" xtelepon ", clean)
+    clean = _NUMBER.sub(" xangka ", clean)
+    clean = _REPEAT.sub(r"\1", clean)
+    return " ".join(SLANG.get(word, word) for word in _WORD.findall(clean))
+
+
+def tokens(clean: str) -> list[str]:
+    """Split a clean text into words, without stop words."""
+    return [word for word in clean.split() if word not in STOP_WORDS]
+
+
+_MASKS = {"nik": " xnik ", "telepon": " xtelepon ", "email": " xemail ", "nama": " xnama ", "alamat": " xalamat "}
+
+
+def _strip_sms_prefix(text: str, prefixes: tuple[str, ...]) -> str:
+    stripped = text.lstrip()
+    for prefix in prefixes:
+        head = f"{prefix} aduan"
+        if stripped.startswith(head):
+            return stripped[len(head):].lstrip(" :#.-")
+    return text

@@ -1,0 +1,69 @@
+"""One settings object for every front end, read from ``TRIAGE_*`` environment variables and, if
+``TRIAGE_CONFIG`` names one, a YAML file (environment wins over the file).
+
+Nothing is read at import time: call :func:`get_settings` (cached) or build ``Settings(...)`` in tests.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import Field
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+"""The checkout triage runs from: home of the shipped ``models/`` and ``training_data/``."""
+
+
+class Settings(BaseSettings):
+    """Everything an operator can configure."""
+
+    model_config = SettingsConfigDict(env_prefix="TRIAGE_", extra="ignore")
+
+    deployment: str = Field("kukar", description="Shipped deployment name or path of a taxonomy YAML file.")
+    database_url: str = Field(f"sqlite:///{PROJECT_ROOT / 'var' / 'triage.db'}",
+                              description="SQLAlchemy URL of the history database (SQLite file by default).")
+    models_dir: Path = Field(PROJECT_ROOT / "models", description="Model registry directory.")
+    training_data_dir: Path = Field(PROJECT_ROOT / "training_data", description="Seed corpora, one folder a deployment.")
+    max_text_chars: int = Field(10_000, description="Longest complaint text accepted, in characters.")
+    session_hours: int = Field(12, description="How long a web sign-in lasts.")
+    secret_key: str = Field("", description="Key that signs web session cookies; generated per start if empty.")
+    retrain_tolerance: float = Field(0.01, description="How much worse a challenger may be on a head and still pass.")
+    retrain_min_examples: int = Field(10, description="Examples a new code needs before retraining learns it.")
+    retrain_recent_holdout: int = Field(200, description="Most recent decisions held out to compare models.")
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource,
+                                   dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource):
+        return init_settings, env_settings, _YamlFileSource(settings_cls)
+
+
+class _YamlFileSource(PydanticBaseSettingsSource):
+    """Values from the YAML file named by ``TRIAGE_CONFIG``, if any."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return self._values().get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return {k: v for k, v in self._values().items() if k in self.settings_cls.model_fields}
+
+    def _values(self) -> dict[str, Any]:
+        path = os.environ.get("TRIAGE_CONFIG")
+        if not path:
+            return {}
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        if not isinstance(data, dict):
+            raise ValueError(f"{path}: expected a mapping of setting names to values, got {type(data).__name__}.")
+        return data
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read once."""
+    return Settings()

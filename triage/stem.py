@@ -1,0 +1,91 @@
+"""Step 2: stem words with Sastrawi, once per distinct word.
+
+Sastrawi's ``stem()`` works on a whole document and costs a dictionary search with affix removal for
+every word it has not seen (a typo costs the most: every affix combination is tried and fails). A backlog
+repeats the same few thousand words endlessly, so :class:`Stemmer` keeps one word -> stem table for a
+whole job and calls Sastrawi only for words it has never seen.
+
+Two further rules:
+
+* Protected words (the deployment's place names and acronyms: "Kutai", "Tenggarong", "PUPR") are never
+  stemmed: Sastrawi would turn "kutai" into "kuta".
+* With ``useful`` set (the stems a trained model has features for), a word is only sent to Sastrawi when
+  its stem *could* be one of them. Sastrawi's stem of a word is a part of it, give or take a first letter
+  recoded after a prefix ("menulis" -> "tulis"), so a word that contains no ``stem[1:]`` of any useful stem
+  cannot stem to a feature, and stemming it would change nothing the model sees.
+
+The Sastrawi object and the table are rebuilt after unpickling, not saved inside a model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from Sastrawi.Stemmer.StemmerFactory import StemmerFactory
+
+_MIN_PART = 2  # shortest stem[1:] worth indexing: stems of two letters or fewer are left to Sastrawi
+
+
+class Stemmer:
+    """Stem words through a table shared by every document of a job.
+
+    Parameters
+    ----------
+    protected:
+        Lower-case words never to stem.
+    useful:
+        Stems that matter downstream; ``None`` stems every word.
+    """
+
+    def __init__(self, protected: Iterable[str] = (), useful: Iterable[str] | None = None) -> None:
+        self.protected = frozenset(protected)
+        self.useful = None if useful is None else frozenset(useful)
+        self._sastrawi = None
+        self._table: dict[str, str] = {}
+        self._parts: frozenset[str] | None = None
+        self.calls = 0  # words sent to Sastrawi: the costly part
+
+    def __getstate__(self) -> dict:
+        return {"protected": self.protected, "useful": self.useful}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["protected"], state["useful"])
+
+    def stem(self, word: str) -> str:
+        """The stem of one lower-case word."""
+        stem = self._table.get(word)
+        if stem is None:
+            stem = self._table[word] = self._stem_new(word)
+        return stem
+
+    def stem_words(self, words: Iterable[str]) -> list[str]:
+        """Stems of ``words``, in order."""
+        table, stem = self._table, self.stem
+        return [table.get(word) or stem(word) for word in words]
+
+    @property
+    def table_size(self) -> int:
+        """How many distinct words this stemmer has seen."""
+        return len(self._table)
+
+    def _stem_new(self, word: str) -> str:
+        if word in self.protected or word.startswith("x") and word in _MASK_TOKENS:
+            return word
+        if self.useful is not None and not self._could_be_useful(word):
+            return word
+        if self._sastrawi is None:
+            # The delegated (uncached) stemmer: the table above is our cache.
+            self._sastrawi = StemmerFactory().create_stemmer().delegatedStemmer
+        self.calls += 1
+        return self._sastrawi.stem_word(word) or word
+
+    def _could_be_useful(self, word: str) -> bool:
+        if word in self.useful:
+            return True
+        if self._parts is None:
+            self._parts = frozenset(s[1:] for s in self.useful if len(s) - 1 >= _MIN_PART)
+        parts, n = self._parts, len(word)
+        return any(word[i:j] in parts for i in range(n) for j in range(i + _MIN_PART, n + 1))
+
+
+_MASK_TOKENS = frozenset({"xurl", "xemail", "xnik", "xtelepon", "xangka", "xnama", "xalamat"})

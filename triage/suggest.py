@@ -1,0 +1,144 @@
+"""Step 5: from complaint text to a routing suggestion a handler can act on.
+
+A :class:`Suggester` pairs a fitted :class:`~triage.model.TriageModel` with its deployment's taxonomy and
+model version. The same :meth:`Suggester.suggest_many` serves ``triage suggest``, the API and
+``triage batch``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from triage.errors import InvalidInputError
+from triage.registry import ModelRegistry
+from triage.taxonomy import HEADS, FocalPoint, Taxonomy, load_taxonomy
+
+TOP_K = 3
+EXPLANATION_TERMS = 5
+
+
+@dataclass(frozen=True)
+class Alternative:
+    """One candidate code of a head."""
+
+    code: str
+    name: str
+    confidence: float
+
+
+@dataclass(frozen=True)
+class HeadSuggestion:
+    """The suggested code of one head, its confidence and the runners-up."""
+
+    code: str
+    name: str
+    confidence: float
+    needs_review: bool
+    alternatives: list[Alternative]
+    focal_point: FocalPoint | None = None
+
+
+@dataclass(frozen=True)
+class Term:
+    """A stem that pushed the model toward its choice, with how hard."""
+
+    term: str
+    weight: float
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """Routing suggestion for one complaint."""
+
+    model_version: str
+    category: HeadSuggestion
+    opd: HeadSuggestion
+    maladministration: HeadSuggestion
+    explanation: dict[str, list[Term]] = field(default_factory=dict)
+
+    @property
+    def needs_review(self) -> bool:
+        """True when any head is below its review threshold."""
+        return any(getattr(self, h).needs_review for h in HEADS)
+
+    def head(self, name: str) -> HeadSuggestion:
+        return getattr(self, name)
+
+    def to_dict(self) -> dict:
+        """Plain JSON-ready form (the API's and the CLI's)."""
+        data = asdict(self)
+        data["needs_review"] = self.needs_review
+        return data
+
+
+class Suggester:
+    """Suggest routing with one loaded model."""
+
+    def __init__(self, model, taxonomy: Taxonomy, version: str) -> None:
+        self.model = model
+        self.taxonomy = taxonomy
+        self.version = version
+
+    @classmethod
+    def from_registry(cls, models_dir: str | Path, deployment: str | Path = "kukar",
+                      version: str | None = None) -> Suggester:
+        """Load the serving (or a named) model of ``models_dir`` for ``deployment``."""
+        taxonomy = load_taxonomy(deployment)
+        model, info = ModelRegistry(models_dir).load(version, taxonomy)
+        return cls(model, taxonomy, info.version)
+
+    def suggest(self, text: str) -> Suggestion:
+        """Suggestion for one complaint."""
+        return self.suggest_many([text])[0]
+
+    def suggest_many(self, texts: Sequence[str], explain: bool = True) -> list[Suggestion]:
+        """Suggestions for many complaints in one feature pass; ``explain=False`` skips explanations."""
+        for i, text in enumerate(texts):
+            if not isinstance(text, str) or not text.strip():
+                raise InvalidInputError(f"text {i} is empty; a complaint needs some words to be routed.")
+        X = self.model.features_.transform(texts)
+        proba = self.model.proba_from_features(X)
+        word_block = X[:, : self.model.features_.n_word_features].tocsr() if explain else None
+        suggestions = []
+        for row in range(len(texts)):
+            heads = {h: self._head(h, proba[h][row]) for h in HEADS}
+            explanation = {h: self._explain(word_block, row, h, heads[h].code) for h in HEADS} if explain else {}
+            suggestions.append(Suggestion(model_version=self.version, explanation=explanation, **heads))
+        return suggestions
+
+    def _head(self, head: str, proba: np.ndarray) -> HeadSuggestion:
+        classes = self.model.classes_[head]
+        order = np.argsort(-proba, kind="stable")[:TOP_K]
+        alternatives = [Alternative(code=str(classes[i]), name=self._name(head, str(classes[i])),
+                                    confidence=round(float(proba[i]), 4)) for i in order]
+        best = alternatives[0]
+        focal = None
+        if head == "opd" and best.code in self.taxonomy.labels["opd"]:
+            focal = self.taxonomy.labels["opd"][best.code].focal_point
+        return HeadSuggestion(code=best.code, name=best.name, confidence=best.confidence,
+                              needs_review=best.confidence < self.model.thresholds_[head],
+                              alternatives=alternatives, focal_point=focal)
+
+    def _name(self, head: str, code: str) -> str:
+        label = self.taxonomy.labels[head].get(code)
+        return label.name if label else code
+
+    def _explain(self, word_block, row: int, head: str, code: str) -> list[Term]:
+        start, end = word_block.indptr[row], word_block.indptr[row + 1]
+        columns, values = word_block.indices[start:end], word_block.data[start:end]
+        contribution = values * self.model.term_weights(head, code)[columns]
+        names = self._word_names()
+        best = np.argsort(-contribution)[:EXPLANATION_TERMS]
+        return [Term(term=names[columns[i]], weight=round(float(contribution[i]), 4))
+                for i in best if contribution[i] > 0]
+
+    def _word_names(self) -> list[str]:
+        names = getattr(self, "_names", None)
+        if names is None:
+            names = self._names = [n[2:] for n in
+                                   self.model.features_.get_feature_names_out()[: self.model.features_.n_word_features]]
+        return names

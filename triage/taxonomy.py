@@ -1,0 +1,194 @@
+"""A deployment's taxonomy: the category, OPD and maladministration codes triage predicts.
+
+The codes are a contract shared by training data, models, the API and the web page. A deployment is a
+YAML file (``triage/deployments/<code>.yaml`` ships kukar and kalsel; any path works too) and is
+validated on load: every error names the entry at fault.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from triage.errors import TaxonomyError, UnknownCodeError
+
+HEADS: tuple[str, ...] = ("category", "opd", "maladministration")
+"""The three things predicted for every complaint, in this order everywhere."""
+
+DEPLOYMENTS_DIR = Path(__file__).parent / "deployments"
+_CODE = re.compile(r"^[a-z][a-z0-9_]*$")
+_SECTIONS = {"category": "categories", "opd": "opd", "maladministration": "maladministration"}
+
+
+@dataclass(frozen=True)
+class FocalPoint:
+    """The narahubung who receives complaints for one OPD."""
+
+    name: str
+    phone: str | None = None
+    email: str | None = None
+
+
+@dataclass(frozen=True)
+class Label:
+    """One code of one head, with what people read about it."""
+
+    code: str
+    name: str
+    description: str = ""
+    aliases: tuple[str, ...] = ()
+    focal_point: FocalPoint | None = None
+
+
+@dataclass(frozen=True)
+class Taxonomy:
+    """The codes of one deployment, by head, in the file's order."""
+
+    code: str
+    name: str
+    labels: dict[str, dict[str, Label]]
+    places: tuple[str, ...] = ()
+    source: str = ""
+    raw: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def codes(self, head: str) -> list[str]:
+        """The codes of ``head`` in the order the deployment lists them."""
+        return list(self.labels[head])
+
+    def label(self, head: str, code: str) -> Label:
+        """The label of ``code`` on ``head``; :class:`UnknownCodeError` if the deployment lacks it."""
+        try:
+            return self.labels[head][code]
+        except KeyError:
+            known = ", ".join(self.labels[head])
+            raise UnknownCodeError(
+                f"'{code}' is not a {head} code of deployment '{self.code}'. Known codes: {known}.",
+                head=head, code=code,
+            ) from None
+
+    def check(self, head: str, code: object) -> str:
+        """Return ``code`` if it is a valid code of ``head``, else raise :class:`UnknownCodeError`."""
+        if not isinstance(code, str):
+            raise UnknownCodeError(
+                f"a {head} code must be a string, got {type(code).__name__} {code!r}", head=head, code=str(code))
+        return self.label(head, code).code
+
+    def protected_words(self) -> set[str]:
+        """Proper nouns and acronyms of the deployment that the stemmer must leave alone."""
+        words: set[str] = set()
+        texts = [self.name, *self.places]
+        for label in self.labels["opd"].values():
+            texts.extend([label.name, *label.aliases])
+        for text in texts:
+            for word in re.findall(r"[A-Za-z]+", text):
+                # Acronyms (PUPR, RSUD) and capitalised names (Kutai, Tenggarong); not ordinary
+                # words that happen to start a name ("Dinas", "Badan") which stem harmlessly.
+                if word.isupper() and len(word) > 1 or word[0].isupper() and word.lower() not in _COMMON:
+                    words.add(word.lower())
+        return words
+
+    @property
+    def hash(self) -> str:
+        """sha256 of the codes on each head: a model trained for other codes is refused."""
+        payload = json.dumps({h: self.codes(h) for h in HEADS}, sort_keys=True)
+        return hashlib.sha256(payload.encode()).hexdigest()
+
+
+# Words that begin OPD names; stemming them is harmless and they are ordinary vocabulary.
+_COMMON = {
+    "dinas", "badan", "satuan", "pemerintah", "kabupaten", "provinsi", "daerah", "umum", "rumah", "sakit",
+    "pekerjaan", "penataan", "ruang", "perumahan", "kawasan", "permukiman", "kependudukan", "pencatatan",
+    "sipil", "lingkungan", "hidup", "kehutanan", "perhubungan", "sosial", "penanaman", "modal", "pelayanan",
+    "terpadu", "satu", "pintu", "pendapatan", "tenaga", "kerja", "transmigrasi", "polisi", "pamong", "praja",
+    "penanggulangan", "bencana", "air", "minum", "pemberdayaan", "masyarakat", "desa", "kepegawaian",
+    "pengembangan", "sumber", "manusia", "pertanian", "peternakan", "perindustrian", "perdagangan",
+    "komunikasi", "informatika", "inspektorat", "kesehatan", "pendidikan", "kebudayaan", "perizinan",
+    "keuangan", "koperasi", "usaha", "kecil", "menengah", "perempuan", "perlindungan", "anak", "keluarga",
+    "berencana", "dan", "the", "of", "timur", "selatan", "barat", "utara", "muara", "sungai", "kota",
+    "bangun", "darat", "kaya", "daya", "aji", "muhammad", "am", "puskesmas", "capil", "perkim", "perumda", "seberang",
+}
+
+
+def load_taxonomy(deployment: str | Path = "kukar") -> Taxonomy:
+    """Load and validate a deployment: a shipped name (``kukar``, ``kalsel``) or a YAML path."""
+    path = _resolve(deployment)
+    return _load(str(path))
+
+
+@lru_cache(maxsize=16)
+def _load(path: str) -> Taxonomy:
+    try:
+        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise TaxonomyError(f"{path} is not valid YAML: {exc}. Fix the file's syntax.") from None
+    if not isinstance(raw, dict):
+        raise TaxonomyError(f"{path}: expected a mapping with deployment, categories, opd and "
+                            f"maladministration; got {type(raw).__name__}.")
+    meta = raw.get("deployment")
+    if not isinstance(meta, dict) or not isinstance(meta.get("code"), str):
+        raise TaxonomyError(f"{path}: 'deployment' must be a mapping with a 'code'. Add e.g. "
+                            "'deployment: {code: kukar, name: ...}'.")
+    labels: dict[str, dict[str, Label]] = {}
+    for head, section in _SECTIONS.items():
+        entries = raw.get(section)
+        if isinstance(entries, str) and entries.startswith("same_as"):
+            other = entries.split()[-1]
+            labels[head] = _resolve_load(other, path).labels[head]
+            continue
+        labels[head] = _parse_section(path, section, entries)
+    places = meta.get("kecamatan") or []
+    return Taxonomy(code=meta["code"], name=str(meta.get("name", meta["code"])), labels=labels,
+                    places=tuple(str(p) for p in places), source=path, raw=raw)
+
+
+def _resolve(deployment: str | Path) -> Path:
+    path = Path(deployment)
+    if path.suffix in {".yaml", ".yml"}:
+        if not path.is_file():
+            raise TaxonomyError(f"Taxonomy file {path} does not exist. Give an existing YAML file "
+                                f"or a shipped deployment name.")
+        return path.resolve()
+    shipped = DEPLOYMENTS_DIR / f"{deployment}.yaml"
+    if not shipped.is_file():
+        names = ", ".join(sorted(p.stem for p in DEPLOYMENTS_DIR.glob("*.yaml")))
+        raise TaxonomyError(f"Unknown deployment '{deployment}'. Shipped deployments: {names}; "
+                            "or give the path of a taxonomy YAML file.")
+    return shipped
+
+
+def _resolve_load(other: str, path: str) -> Taxonomy:
+    if other == Path(path).stem:
+        raise TaxonomyError(f"{path}: a section cannot be 'same_as' its own deployment.")
+    return load_taxonomy(other)
+
+
+def _parse_section(path: str, section: str, entries: object) -> dict[str, Label]:
+    if not isinstance(entries, dict) or not entries:
+        raise TaxonomyError(f"{path}: section '{section}' must map codes to entries; got "
+                            f"{type(entries).__name__}. Add at least one code.")
+    parsed: dict[str, Label] = {}
+    for code, entry in entries.items():
+        where = f"{path}: {section}.{code}"
+        if not isinstance(code, str) or not _CODE.match(code):
+            raise TaxonomyError(f"{where}: a code must be lower-case letters, digits and '_', starting with "
+                                f"a letter; got {code!r}. Rename the code.")
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) or not entry["name"].strip():
+            raise TaxonomyError(f"{where}: expected a mapping with a non-empty 'name'; got {entry!r}.")
+        aliases = entry.get("aliases") or []
+        if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
+            raise TaxonomyError(f"{where}: 'aliases' must be a list of strings; got {aliases!r}.")
+        focal = entry.get("focal_point")
+        if focal is not None:
+            if not isinstance(focal, dict) or not isinstance(focal.get("name"), str):
+                raise TaxonomyError(f"{where}: 'focal_point' must be a mapping with a 'name' (and optional "
+                                    f"'phone', 'email'); got {focal!r}.")
+            focal = FocalPoint(name=focal["name"], phone=focal.get("phone"), email=focal.get("email"))
+        parsed[code] = Label(code=code, name=entry["name"].strip(), description=str(entry.get("description", "")),
+                             aliases=tuple(aliases), focal_point=focal)
+    return parsed

@@ -1,0 +1,52 @@
+"""Train a model on a deployment's seed corpus, evaluate it on the held-out split and save it."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from triage.dataset import LabelledSet, file_sha256, read_jsonl
+from triage.evaluate import evaluate
+from triage.features import ComplaintFeatures
+from triage.model import TriageModel
+from triage.registry import ModelInfo, ModelRegistry
+from triage.taxonomy import Taxonomy
+
+
+def build_model(taxonomy: Taxonomy, **params) -> TriageModel:
+    """An unfitted model configured for ``taxonomy`` (protected words, SMS prefix)."""
+    features = ComplaintFeatures(protected=tuple(sorted(taxonomy.protected_words())),
+                                 sms_prefixes=(taxonomy.code,))
+    return TriageModel(features=features, **params)
+
+
+def corpus_files(data_dir: str | Path, taxonomy: Taxonomy) -> tuple[Path, Path]:
+    """``train.jsonl`` and ``test.jsonl`` of ``taxonomy`` under ``data_dir``."""
+    folder = Path(data_dir)
+    if (folder / taxonomy.code / "train.jsonl").is_file():
+        folder = folder / taxonomy.code
+    return folder / "train.jsonl", folder / "test.jsonl"
+
+
+def train(data_dir: str | Path, taxonomy: Taxonomy, registry: ModelRegistry, *, version: str | None = None,
+          extra: LabelledSet | None = None) -> tuple[TriageModel, ModelInfo]:
+    """Fit on ``train.jsonl`` (plus ``extra``), evaluate on ``test.jsonl``, save to ``registry``."""
+    train_file, test_file = corpus_files(data_dir, taxonomy)
+    train_set = read_jsonl(train_file, taxonomy)
+    test_set = read_jsonl(test_file, taxonomy)
+    if extra is not None:
+        train_set = LabelledSet.concat([train_set, extra])
+    model = build_model(taxonomy)
+    started = time.perf_counter()
+    model.fit(train_set.texts, train_set.y())
+    seconds = time.perf_counter() - started
+    metrics = evaluate(model, test_set)
+    metadata = {
+        "training_data_sha256": file_sha256(train_file),
+        "n_train": len(train_set),
+        "training_seconds": round(seconds, 1),
+        "metrics": {"test": metrics},
+        "thresholds": {h: round(t, 4) for h, t in model.thresholds_.items()},
+    }
+    info = registry.save(model, deployment=taxonomy, metadata=metadata, version=version)
+    return model, info
