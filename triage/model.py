@@ -2,7 +2,9 @@
 
 :class:`TriageModel` is one scikit-learn estimator: a shared :class:`~triage.features.ComplaintFeatures`
 pass feeds three linear heads (category, opd, maladministration), each a ``LinearSVC`` whose scores are
-calibrated into probabilities (Platt scaling fitted on cross-validated scores). On top of the
+calibrated into probabilities by temperature scaling (one softmax temperature per head, fitted on
+cross-validated scores, so the confidence of a suggestion means what it says: among suggestions at 0.8,
+about 80% are right). On top of the
 probabilities it learns, per head, a confidence threshold under which a suggestion ``needs_review``: the
 lowest threshold at which the suggestions it lets through were right at least ``target_precision`` of the
 time on held-out (out-of-fold) predictions of the training data.
@@ -75,13 +77,14 @@ class TriageModel(ClassifierMixin, BaseEstimator):
         self.classes_: dict[str, np.ndarray] = {}
         for h, head in enumerate(HEADS):
             labels = y[:, h].astype(str)
-            estimator = CalibratedClassifierCV(LinearSVC(C=self.C), method="sigmoid", cv=folds,
+            estimator = CalibratedClassifierCV(LinearSVC(C=self.C), method="temperature", cv=folds,
                                                ensemble=False)
             oof = cross_val_predict(clone(estimator), X, labels, cv=folds, method="predict_proba")
             classes = np.unique(labels)
             self.thresholds_[head] = choose_threshold(oof.max(axis=1), classes[oof.argmax(axis=1)] == labels,
                                                       targets[head])
             self.heads_[head] = estimator.fit(X, labels)
+            _shrink(self.heads_[head])
             self.classes_[head] = self.heads_[head].classes_
         return self
 
@@ -127,3 +130,9 @@ def choose_threshold(confidence: np.ndarray, correct: np.ndarray, target: float)
     if len(good) == 0:
         return 1.01
     return float(conf[good[-1]])
+
+
+def _shrink(calibrated: CalibratedClassifierCV) -> None:
+    """Store the heads' weights in float32: half the artefact size, same decisions to 6 digits."""
+    for member in calibrated.calibrated_classifiers_:
+        member.estimator.coef_ = member.estimator.coef_.astype(np.float32)

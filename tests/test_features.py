@@ -1,0 +1,83 @@
+"""Features: exactly two TfidfVectorizers' worth, computed per distinct word."""
+
+import pickle
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from triage.features import ComplaintFeatures
+from triage.normalise import normalise, tokens
+
+TEXTS = [
+    "Jalan rusak parah di Loa Kulu tdk diperbaiki",
+    "lampu jalan mati di Tenggarong sdh 3 bln",
+    "KTP blm jadi sdh 2 bulan, petugas bilang blanko habis",
+    "pelayanan puskesmas lambat dan petugas membentak pasien",
+    "jalan berlubang dan lampu jalan mati, tolong diperbaiki",
+    "perekaman KTP elektronik di kecamatan tidak dilayani",
+]
+
+
+def _reference(features: ComplaintFeatures, texts: list[str]):
+    """What scikit-learn's own vectorizers give with the fitted vocabularies and idf."""
+    toks = [tokens(normalise(t)) for t in texts]
+    stems = [features._stemmer.stem_words(t) for t in toks]
+
+    def word_ngrams(seq):
+        return seq + [" ".join(seq[i:i + 2]) for i in range(len(seq) - 1)]
+
+    words = TfidfVectorizer(analyzer=word_ngrams, sublinear_tf=True, vocabulary=features.word_vocabulary_)
+    chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, lowercase=False,
+                            vocabulary=features.char_vocabulary_)
+    words.fit(stems)
+    chars.fit([" ".join(t) for t in toks])
+    words.idf_, chars.idf_ = features.word_idf_, features.char_idf_
+    return words.transform(stems), chars.transform([" ".join(t) for t in toks])
+
+
+def test_matrix_equals_scikit_learn_tfidf_of_both_blocks():
+    features = ComplaintFeatures(min_df=1).fit(TEXTS)
+    X = features.transform(TEXTS + ["jalan rusakkk parah sekali di desa baru"])
+    words, chars = _reference(features, TEXTS + ["jalan rusakkk parah sekali di desa baru"])
+    n = features.n_word_features
+    assert np.allclose(X[:, :n].toarray(), words.toarray())
+    assert np.allclose(X[:, n:].toarray(), chars.toarray())
+
+
+def test_stems_feed_the_word_block():
+    features = ComplaintFeatures(min_df=1).fit(TEXTS)
+    names = set(features.get_feature_names_out())
+    assert {"w:baik", "w:lampu jalan", "w:tidak layan"} <= names
+    assert "w:diperbaiki" not in names
+
+
+def test_is_a_scikit_learn_transformer():
+    features = ComplaintFeatures(min_df=1, char_ngram_range=(3, 4))
+    assert clone(features).get_params()["char_ngram_range"] == (3, 4)
+    X = features.fit_transform(TEXTS)
+    assert X.shape == (len(TEXTS), features.n_features_out_)
+    assert len(features.get_feature_names_out()) == X.shape[1]
+
+
+def test_min_df_drops_rare_ngrams():
+    assert ComplaintFeatures(min_df=2).fit(TEXTS).n_features_out_ < ComplaintFeatures(min_df=1).fit(TEXTS).n_features_out_
+
+
+def test_pickle_leaves_out_the_stemmer_and_caches_and_still_transforms():
+    features = ComplaintFeatures(min_df=1).fit(TEXTS)
+    before = features.transform(TEXTS)
+    state = pickle.dumps(features)
+    assert b"Sastrawi" not in state
+    again = pickle.loads(state)
+    assert np.allclose(again.transform(TEXTS).toarray(), before.toarray())
+
+
+def test_a_single_string_is_refused_with_advice():
+    features = ComplaintFeatures(min_df=1).fit(TEXTS)
+    try:
+        features.transform("jalan rusak")
+    except TypeError as exc:
+        assert "wrap it in a list" in str(exc)
+    else:
+        raise AssertionError("a bare string must be refused")

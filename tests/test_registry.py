@@ -1,0 +1,81 @@
+"""Model artefacts: saved with metadata, verified on load, promoted and rolled back."""
+
+import json
+
+import pytest
+
+from triage.errors import ModelError, ModelIntegrityError, ModelMismatchError, ModelNotFoundError
+from triage.registry import SHIPPED_VERSION, ModelRegistry, library_versions
+from triage.taxonomy import load_taxonomy
+
+
+@pytest.fixture
+def registry(tmp_path):
+    return ModelRegistry(tmp_path / "models")
+
+
+def test_saved_model_loads_back_with_its_metadata(registry, tiny_model, taxonomy, small_corpus):
+    info = registry.save(tiny_model, deployment=taxonomy, metadata={"metrics": {"x": 1}}, version="v1")
+    meta = json.loads((info.path / "metadata.json").read_text())
+    assert meta["version"] == "v1" and meta["deployment"] == "kukar"
+    assert meta["taxonomy_sha256"] == taxonomy.hash
+    assert meta["libraries"]["scikit-learn"] == library_versions()["scikit-learn"]
+    assert len(meta["sha256"]) == 64 and meta["created"]
+    model, loaded = registry.load("v1", taxonomy)
+    assert loaded.version == "v1"
+    assert (model.predict(small_corpus.texts[:5]) == tiny_model.predict(small_corpus.texts[:5])).all()
+
+
+def test_a_corrupt_file_is_refused(registry, tiny_model, taxonomy):
+    info = registry.save(tiny_model, deployment=taxonomy, metadata={}, version="v1")
+    with open(info.path / "model.joblib", "r+b") as handle:
+        handle.seek(100)
+        handle.write(b"\x00\x01\x02")
+    with pytest.raises(ModelIntegrityError, match="does not match the sha256"):
+        registry.load("v1", taxonomy)
+
+
+def test_a_model_for_another_taxonomy_is_refused(registry, tiny_model, taxonomy):
+    registry.save(tiny_model, deployment=taxonomy, metadata={}, version="v1")
+    with pytest.raises(ModelMismatchError, match="trained for deployment 'kukar'.*Retrain"):
+        registry.load("v1", load_taxonomy("kalsel"))
+
+
+def test_a_model_from_another_scikit_learn_is_refused(registry, tiny_model, taxonomy):
+    info = registry.save(tiny_model, deployment=taxonomy, metadata={}, version="v1")
+    meta = json.loads((info.path / "metadata.json").read_text())
+    meta["libraries"]["scikit-learn"] = "0.24.2"
+    (info.path / "metadata.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelMismatchError, match="saved by scikit-learn 0.24.2"):
+        registry.load("v1", taxonomy)
+
+
+def test_unknown_version_lists_known_ones(registry, tiny_model, taxonomy):
+    registry.save(tiny_model, deployment=taxonomy, metadata={}, version="v1")
+    with pytest.raises(ModelNotFoundError, match="Known versions: v1"):
+        registry.load("v9", taxonomy)
+
+
+def test_an_empty_registry_says_how_to_get_a_model(registry, taxonomy):
+    with pytest.raises(ModelNotFoundError, match="triage train"):
+        registry.load(None, taxonomy)
+
+
+def test_promote_and_rollback_switch_the_serving_version(registry, tiny_model, taxonomy):
+    for version in (SHIPPED_VERSION, "v2", "v3"):
+        registry.save(tiny_model, deployment=taxonomy, metadata={}, version=version)
+    assert registry.current_version() == SHIPPED_VERSION
+    registry.promote("v2")
+    registry.promote("v3")
+    assert registry.current_version() == "v3"
+    assert registry.rollback() == "v2"
+    assert registry.rollback() == SHIPPED_VERSION
+    with pytest.raises(ModelError, match="Nothing to roll back to"):
+        registry.rollback()
+    assert [i.version for i in registry.list()] == [SHIPPED_VERSION, "v2", "v3"]
+
+
+def test_saving_over_an_existing_version_is_refused(registry, tiny_model, taxonomy):
+    registry.save(tiny_model, deployment=taxonomy, metadata={}, version="v1")
+    with pytest.raises(ModelError, match="already exists"):
+        registry.save(tiny_model, deployment=taxonomy, metadata={}, version="v1")
