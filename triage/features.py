@@ -134,32 +134,56 @@ class ComplaintFeatures(TransformerMixin, BaseEstimator):
         low, high = self.word_ngram_range
         stems = job.stems
         if vocabulary is None:  # fitting: every n-gram, as Counters, one per document
-            result = []
-            for doc in job.docs:
-                seq = [stems[i] for i in doc]
-                result.append(Counter(_ngrams(seq, low, high)))
-            return result
-        rows, cols, data = [], [], []
-        # unigrams through the word -> stem -> column map, longer n-grams by lookup
+            return [Counter(_ngrams([stems[i] for i in doc], low, high)) for doc in job.docs]
+        # Every position of every document, as (document, column of its stem or -1), all in numpy.
         stem_col = np.fromiter((vocabulary.get(s, -1) for s in stems), dtype=np.int64, count=len(stems))
-        for r, doc in enumerate(job.docs):
-            counts: Counter = Counter()
-            if low <= 1:
-                for i in doc:
-                    c = stem_col[i]
-                    if c >= 0:
-                        counts[c] += 1
-            if high >= 2:
-                seq = [stems[i] for i in doc]
-                for gram in _ngrams(seq, max(low, 2), high):
-                    c = vocabulary.get(gram)
-                    if c is not None:
-                        counts[c] += 1
-            rows.extend([r] * len(counts))
-            cols.extend(counts.keys())
-            data.extend(counts.values())
-        return sp.csr_matrix((np.asarray(data, dtype=np.float64), (rows, cols)),
-                             shape=(len(job.docs), len(vocabulary)))
+        lengths = np.fromiter((len(d) for d in job.docs), np.int64, len(job.docs))
+        doc_of = np.repeat(np.arange(len(job.docs)), lengths)
+        col = stem_col[np.fromiter((i for d in job.docs for i in d), np.int64, int(lengths.sum()))]
+        rows, cols = [], []
+        if low <= 1:
+            known = col >= 0
+            rows.append(doc_of[known])
+            cols.append(col[known])
+        for n in range(max(low, 2), high + 1):
+            keys, columns = self._ngram_index(n, vocabulary)
+            if len(col) < n or len(keys) == 0:
+                continue
+            # n consecutive known stems of one document form a key; look it up among the vocabulary's
+            m = len(col) - n + 1
+            same_doc = doc_of[:m] == doc_of[n - 1:]
+            key = np.zeros(m, dtype=np.int64)
+            valid = same_doc.copy()
+            for k in range(n):
+                part = col[k:k + m]
+                valid &= part >= 0
+                key = key * len(vocabulary) + np.where(part >= 0, part, 0)
+            at = np.searchsorted(keys, key[valid]).clip(max=len(keys) - 1)
+            hit = keys[at] == key[valid]
+            rows.append(doc_of[:m][valid][hit])
+            cols.append(columns[at[hit]])
+        r = np.concatenate(rows) if rows else np.empty(0, np.int64)
+        c = np.concatenate(cols) if cols else np.empty(0, np.int64)
+        counts = sp.csr_matrix((np.ones(len(r)), (r, c)), shape=(len(job.docs), len(vocabulary)))
+        counts.sum_duplicates()
+        return counts
+
+    def _ngram_index(self, n: int, vocabulary: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
+        """Sorted integer keys of the vocabulary's n-grams (from their parts' columns), and their columns."""
+        cache = self.__dict__.setdefault("_ngram_keys", {})
+        if n not in cache:
+            keys, columns = [], []
+            for gram, column in vocabulary.items():
+                parts = gram.split(" ")
+                if len(parts) == n and all(p in vocabulary for p in parts):
+                    key = 0
+                    for p in parts:
+                        key = key * len(vocabulary) + vocabulary[p]
+                    keys.append(key)
+                    columns.append(column)
+            order = np.argsort(keys)
+            cache[n] = (np.asarray(keys, np.int64)[order], np.asarray(columns, np.int64)[order])
+        return cache[n]
 
     def _char_counts(self, job: _Job, vocabulary: dict[str, int] | None) -> sp.csr_matrix | list[Counter]:
         if vocabulary is None:  # fitting

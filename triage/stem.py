@@ -10,9 +10,10 @@ Two further rules:
 * Protected words (the deployment's place names and acronyms: "Kutai", "Tenggarong", "PUPR") are never
   stemmed: Sastrawi would turn "kutai" into "kuta".
 * With ``useful`` set (the stems a trained model has features for), a word is only sent to Sastrawi when
-  its stem *could* be one of them. Sastrawi's stem of a word is a part of it, give or take a first letter
-  recoded after a prefix ("menulis" -> "tulis"), so a word that contains no ``stem[1:]`` of any useful stem
-  cannot stem to a feature, and stemming it would change nothing the model sees.
+  its stem *could* be one of them. Sastrawi's stem of a word is what is left after stripping known prefixes
+  and suffixes, give or take a first letter recoded after a nasal prefix ("menulis" -> "tulis"); a word
+  that cannot be cut that way into a useful stem cannot stem to a feature, so stemming it would change
+  nothing the model sees. Typos (the costliest words for Sastrawi) almost always fail this test.
 
 The Sastrawi object and the table are rebuilt after unpickling, not saved inside a model.
 """
@@ -83,9 +84,37 @@ class Stemmer:
         if word in self.useful:
             return True
         if self._parts is None:
-            self._parts = frozenset(s[1:] for s in self.useful if len(s) - 1 >= _MIN_PART)
+            self._parts = frozenset(s[1:] for s in self.useful if len(s) > _MIN_PART) | self.useful
         parts, n = self._parts, len(word)
-        return any(word[i:j] in parts for i in range(n) for j in range(i + _MIN_PART, n + 1))
+        # word = prefixes + (stem, or stem less its first letter after a nasal prefix) + suffixes
+        for k in range(0, min(n, _LONGEST_SUFFIX) + 1):
+            if k and word[n - k:] not in _SUFFIXES:
+                continue
+            core = word[: n - k]
+            for i in range(0, min(len(core) - _MIN_PART, _LONGEST_PREFIX) + 1):
+                if (i == 0 or core[:i] in _PREFIXES) and core[i:] in parts:
+                    return True
+        # infixes -el-, -em-, -er-, -in- ("relawan" -> "rawan", "kinerja" -> "kerja")
+        return n > 4 and word[1:3] in _INFIXES and (word[0] + word[3:]) != word and \
+            self._could_be_useful(word[0] + word[3:])
+
+
+def _combinations(pieces: tuple[str, ...], most: int) -> frozenset[str]:
+    found = {""}
+    for _ in range(most):
+        found |= {a + b for a in found for b in pieces}
+    return frozenset(found - {""})
+
+
+# What Sastrawi may strip (Asian's extended confix stripping): up to three prefixes, each in one of its
+# allomorphs, and derivational + possessive + particle suffixes.
+_PREFIXES = _combinations(("di", "ke", "se", "be", "ber", "bel", "te", "ter", "me", "mem", "men", "meng", "meny",
+                           "menge", "menye", "pe", "pem", "pen", "peng", "peny", "penge", "penye", "per", "pel", "mer"), 3)
+_SUFFIXES = frozenset(d + p + t for d in ("", "i", "kan", "an", "is", "isasi", "isme", "wan", "wati") for p in ("", "ku", "mu", "nya")
+                      for t in ("", "lah", "kah", "tah", "pun")) - {""}
+_INFIXES = frozenset({"el", "em", "er", "in"})
+_LONGEST_PREFIX = max(map(len, _PREFIXES))
+_LONGEST_SUFFIX = max(map(len, _SUFFIXES))
 
 
 _MASK_TOKENS = frozenset({"xurl", "xemail", "xnik", "xtelepon", "xangka", "xnama", "xalamat"})

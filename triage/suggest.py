@@ -110,6 +110,25 @@ class Suggester:
             suggestions.append(Suggestion(model_version=self.version, explanation=explanation, **heads))
         return suggestions
 
+    def suggest_columns(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        """Bulk form for backlogs: per head ``<head>`` (code), ``<head>_confidence`` and
+        ``<head>_needs_review`` as arrays, plus ``needs_review``. No objects per complaint, no explanation.
+
+        Texts are not checked here: the batch job sorts out empty rows before calling this.
+        """
+        proba = self.model.predict_proba(texts)
+        columns: dict[str, np.ndarray] = {}
+        review = np.zeros(len(texts), dtype=bool)
+        for head in HEADS:
+            best = proba[head].argmax(axis=1)
+            confidence = proba[head][np.arange(len(texts)), best]
+            columns[head] = self.model.classes_[head][best]
+            columns[f"{head}_confidence"] = confidence.round(4)
+            columns[f"{head}_needs_review"] = confidence < self.model.thresholds_[head]
+            review |= columns[f"{head}_needs_review"]
+        columns["needs_review"] = review
+        return columns
+
     def _head(self, head: str, proba: np.ndarray) -> HeadSuggestion:
         classes = self.model.classes_[head]
         order = np.argsort(-proba, kind="stable")[:TOP_K]

@@ -16,12 +16,15 @@ realdata_app = typer.Typer(help="Real public complaints (evaluation only, never 
 app.add_typer(realdata_app, name="realdata")
 
 
+Shared = Annotated[Path, typer.Option("--shared", help="Shared folder holding corpora/.")]
+Out = Annotated[Path, typer.Option("--out", help="Folder for the JSONL files.")]
+Maps = Annotated[Path, typer.Option("--maps", help="Folder of the reviewed <source>_opd_map.csv files.")]
+Deployment = Annotated[str, typer.Option("--deployment", help="Deployment whose OPD codes the maps use.")]
+
+
 @realdata_app.command()
-def build(shared: Annotated[Path, typer.Option("--shared", help="Shared folder holding corpora/.")] = DEFAULT_SHARED,
-          out: Annotated[Path, typer.Option("--out", help="Folder for the JSONL files.")] = DEFAULT_OUT,
-          maps: Annotated[Path, typer.Option("--maps", help="Folder of the reviewed <source>_opd_map.csv.")] = MAPS_DIR,
-          deployment: Annotated[str, typer.Option("--deployment", help="Deployment whose OPD codes the maps use.")] = "kukar",
-          ) -> None:
+def build(shared: Shared = DEFAULT_SHARED, out: Out = DEFAULT_OUT, maps: Maps = MAPS_DIR,
+          deployment: Deployment = "kukar") -> None:
     """Map the Surabaya, Kab. Bandung and Samarinda exports onto OPD codes and write one JSONL file each."""
     taxonomy = load_taxonomy(deployment)
     for report in build_all(taxonomy, shared=shared, out=out, maps_dir=maps):
