@@ -38,8 +38,9 @@ def _reference(features: ComplaintFeatures, texts: list[str]):
 
 def test_matrix_equals_scikit_learn_tfidf_of_both_blocks():
     features = ComplaintFeatures(min_df=1).fit(TEXTS)
-    X = features.transform(TEXTS + ["jalan rusakkk parah sekali di desa baru"])
-    words, chars = _reference(features, TEXTS + ["jalan rusakkk parah sekali di desa baru"])
+    new = TEXTS + ["jalan rusakkk parah sekali di desa baru", "!!!", "yang dan di"]
+    X = features.transform(new)
+    words, chars = _reference(features, new)
     n = features.n_word_features
     assert np.allclose(X[:, :n].toarray(), words.toarray())
     assert np.allclose(X[:, n:].toarray(), chars.toarray())

@@ -23,7 +23,6 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import CountVectorizer
-from sklearn.preprocessing import normalize as l2_normalise
 from sklearn.utils.validation import check_is_fitted
 
 from triage.normalise import normalise, tokens
@@ -261,8 +260,13 @@ def _keep_frequent(counts: list[Counter], n_docs: int, min_df: int) -> tuple[dic
 def _tfidf(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
     counts = counts.tocsr()
     counts.data = 1.0 + np.log(counts.data)  # sublinear tf
-    weighted = counts @ sp.diags(idf, format="csr")
-    return l2_normalise(weighted, norm="l2", copy=False)
+    counts.data *= idf[counts.indices]
+    lengths = np.diff(counts.indptr)
+    rows = np.repeat(np.arange(counts.shape[0]), lengths)
+    norms = np.sqrt(np.bincount(rows, weights=counts.data ** 2, minlength=counts.shape[0]))
+    norms[norms == 0] = 1.0
+    counts.data /= np.repeat(norms, lengths)
+    return counts
 
 
 def _by_index(vocabulary: dict[str, int]) -> list[str]:

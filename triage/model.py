@@ -108,6 +108,14 @@ class TriageModel(ClassifierMixin, BaseEstimator):
         predicted = self.predict(texts)
         return float(np.mean(predicted == np.asarray(y, dtype=object)))
 
+    def __setstate__(self, state: dict) -> None:
+        # Weights are stored in float32 (half the artefact) and used in float64: scipy would otherwise
+        # upcast the whole weight matrix on every prediction.
+        self.__dict__.update(state)
+        for calibrated in getattr(self, "heads_", {}).values():
+            for member in calibrated.calibrated_classifiers_:
+                member.estimator.coef_ = member.estimator.coef_.astype(np.float64)
+
     def term_weights(self, head: str, code: str) -> np.ndarray:
         """Weights of the word-block features for ``code`` on ``head`` (for explanations)."""
         svc = self.heads_[head].calibrated_classifiers_[0].estimator
