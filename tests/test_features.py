@@ -28,7 +28,7 @@ def _reference(features: ComplaintFeatures, texts: list[str]):
         return seq + [" ".join(seq[i:i + 2]) for i in range(len(seq) - 1)]
 
     words = TfidfVectorizer(analyzer=word_ngrams, sublinear_tf=True, vocabulary=features.word_vocabulary_)
-    chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, lowercase=False,
+    chars = TfidfVectorizer(analyzer="char_wb", ngram_range=tuple(features.char_ngram_range), sublinear_tf=True, lowercase=False,
                             vocabulary=features.char_vocabulary_)
     words.fit(stems)
     chars.fit([" ".join(t) for t in toks])

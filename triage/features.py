@@ -4,7 +4,7 @@ Two blocks, each TF-IDF weighted (sublinear tf, smooth idf) and L2-normalised, s
 
 * **word n-grams of stems** (unigrams and bigrams): what the complaint is about ("lampu jalan",
   "tidak layan");
-* **character n-grams of the words as written** (``char_wb``, 2 to 5 letters): robust to typos, slang
+* **character n-grams of the words as written** (``char_wb``, 2 to 4 letters): robust to typos, slang
   and affixes Sastrawi does not know ("jln", "rusakk", "pelayananya").
 
 :class:`ComplaintFeatures` computes exactly what two scikit-learn ``TfidfVectorizer`` s would (a test
@@ -47,7 +47,7 @@ class ComplaintFeatures(TransformerMixin, BaseEstimator):
     """
 
     def __init__(self, protected: Sequence[str] = (), sms_prefixes: Sequence[str] = ("kukar",),
-                 word_ngram_range: tuple[int, int] = (1, 2), char_ngram_range: tuple[int, int] = (2, 5),
+                 word_ngram_range: tuple[int, int] = (1, 2), char_ngram_range: tuple[int, int] = (2, 4),
                  min_df: int = 2, char_weight: float = 1.0) -> None:
         self.protected = protected
         self.sms_prefixes = sms_prefixes
