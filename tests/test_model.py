@@ -104,8 +104,8 @@ def test_features_compose_with_pipeline_and_grid_search(small_corpus):
     assert search.predict(texts[:3]).shape == (3,)
 
 
-def test_fit_refuses_codes_too_rare_to_learn(small_corpus):
-    y = np.column_stack([small_corpus.labels[h] for h in HEADS])[:20]
+def test_fit_refuses_codes_too_rare_to_learn(learnable_corpus):
+    y = learnable_corpus.y()
     y[0, 1] = "brand_new_opd"
     with pytest.raises(ValueError, match=r"Head 'opd'.*brand_new_opd \(1\)"):
-        TriageModel().fit(small_corpus.texts[:20], y)
+        TriageModel().fit(learnable_corpus.texts, y)

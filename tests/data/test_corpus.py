@@ -10,7 +10,9 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from tests.conftest import TRAINING_DIR
+from triage.settings import PROJECT_ROOT
+
+TRAINING_DIR = PROJECT_ROOT / "training_data" / "kukar"
 from triage.taxonomy import HEADS
 
 REQUIRED = ("id", "text", "category", "opd", "maladministration")

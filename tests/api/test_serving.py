@@ -1,0 +1,70 @@
+"""The serving model is swapped when another one is promoted, without a restart."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+
+from fastapi.testclient import TestClient
+
+from triage.api import create_app
+from triage.registry import ModelRegistry
+from triage.serving import ModelHolder
+from triage.settings import PROJECT_ROOT, Settings
+
+
+def registry_with_two_models(tmp_path):
+    root = tmp_path / "models"
+    shutil.copytree(PROJECT_ROOT / "models" / "kukar-seed", root / "kukar-seed")
+    shutil.copytree(root / "kukar-seed", root / "kukar-next")
+    meta_path = root / "kukar-next" / "metadata.json"
+    meta = json.loads(meta_path.read_text())
+    meta_path.write_text(json.dumps(meta | {"version": "kukar-next"}))
+    return root
+
+
+def test_a_promotion_is_served_within_the_check_interval_and_old_holders_keep_theirs(tmp_path):
+    root = registry_with_two_models(tmp_path)
+    holder = ModelHolder(root, "kukar", check_seconds=0.2)
+    before = holder.get()
+
+    ModelRegistry(root).promote("kukar-next")
+    assert holder.get() is before  # within the interval: no look at the disk
+    time.sleep(0.25)
+    after = holder.get()
+
+    assert (before.version, after.version) == ("kukar-seed", "kukar-next")
+    assert before.suggest("jalan rusak").model_version == "kukar-seed"  # in-flight requests finish on the old one
+    assert holder.get() is after  # no reload while the pointer stays
+
+
+def test_a_promoted_model_that_cannot_load_leaves_the_old_one_serving(tmp_path):
+    root = registry_with_two_models(tmp_path)
+    holder = ModelHolder(root, "kukar", check_seconds=0)
+    holder.get()
+    (root / "kukar-next" / "model.joblib").write_bytes(b"broken")
+
+    ModelRegistry(root).promote("kukar-next")
+
+    assert holder.get().version == "kukar-seed"
+    assert "sha256" in holder.last_error
+
+
+def test_the_api_suggests_with_the_newly_promoted_model(tmp_path, database_url, db):
+    from triage.apikeys import create_key
+
+    root = registry_with_two_models(tmp_path)
+    _, token = create_key(db, "swap", "handler")
+    headers = {"Authorization": f"Bearer {token}"}
+    settings = Settings(database_url=database_url, models_dir=root, model_check_seconds=0)
+
+    with TestClient(create_app(settings)) as client:
+        first = client.post("/v1/complaints", json={"text": "jalan rusak"}, headers=headers).json()
+        ModelRegistry(root).promote("kukar-next")
+        second = client.post("/v1/complaints", json={"text": "jalan rusak"}, headers=headers).json()
+        model = client.get("/v1/model", headers=headers).json()
+
+    assert first["suggestion"]["model_version"] == "kukar-seed"
+    assert second["suggestion"]["model_version"] == "kukar-next"
+    assert model["version"] == "kukar-next"

@@ -1,0 +1,53 @@
+"""The FastAPI application: ``create_app(settings)`` builds one; ``triage serve`` runs it under uvicorn.
+
+At start (the lifespan) the database is migrated to the newest schema and the serving model is loaded,
+so a broken configuration stops the service at once instead of failing its first request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from triage import __version__
+from triage.api import errors
+from triage.api.routes import complaints, health, reference
+from triage.db import make_engine, make_sessions, upgrade
+from triage.serving import ModelHolder
+from triage.settings import Settings, get_settings
+
+DESCRIPTION = """Routing suggestions for citizens' complaints: category, responsible OPD and form of
+maladministration. A handler confirms or corrects each suggestion; the decisions are kept as labelled history.
+
+Every endpoint but `/healthz` needs `Authorization: Bearer <key>` (keys: `triage apikey create`).
+Error messages are in Bahasa Indonesia, with a machine-readable `error` and `detail`."""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """A new application for ``settings`` (default: the process's, from the environment)."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(upgrade, settings.database_url)
+        engine = make_engine(settings.database_url)
+        holder = ModelHolder(settings.models_dir, settings.deployment, settings.model_check_seconds)
+        await run_in_threadpool(holder.get)
+        app.state.settings, app.state.engine = settings, engine
+        app.state.sessions, app.state.models = make_sessions(engine), holder
+        try:
+            yield
+        finally:
+            engine.dispose()
+
+    app = FastAPI(title="triage", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    errors.install(app)
+    # JSON may escape a character as 12 bytes (a surrogate pair): room for the longest text and the rest.
+    app.add_middleware(errors.BodyLimit, max_bytes=settings.max_text_chars * 12 + 64 * 1024)
+    app.include_router(health.router)
+    app.include_router(complaints.router)
+    app.include_router(reference.router)
+    return app

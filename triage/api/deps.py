@@ -1,0 +1,60 @@
+"""What routes receive through ``Annotated[..., Depends(...)]``: settings, a database session, the caller
+(from the bearer key) and the serving suggester. Tests build their own app with ``create_app(settings)``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session, sessionmaker
+
+from triage.apikeys import Caller, authenticate
+from triage.serving import ModelHolder
+from triage.settings import Settings
+from triage.suggest import Suggester
+
+_bearer = HTTPBearer(auto_error=False, description="An API key made by `triage apikey create`.")
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    sessions: sessionmaker = request.app.state.sessions
+    with sessions() as session:
+        yield session
+
+
+def get_caller(request: Request,
+               credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Caller:
+    """The caller holding the request's bearer key; 401 if it is missing, unknown or revoked.
+
+    The key is looked up in a session of its own, closed at once: the route's transaction does not start
+    (and on SQLite take the write lock) before the route needs it.
+    """
+    with request.app.state.sessions() as session:
+        return authenticate(session, credentials.credentials if credentials else None)
+
+
+def get_admin(caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
+    caller.require("admin")
+    return caller
+
+
+def get_holder(request: Request) -> ModelHolder:
+    return request.app.state.models
+
+
+def get_suggester(holder: Annotated[ModelHolder, Depends(get_holder)]) -> Suggester:
+    return holder.get()
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+SessionDep = Annotated[Session, Depends(get_session)]
+CallerDep = Annotated[Caller, Depends(get_caller)]
+AdminDep = Annotated[Caller, Depends(get_admin)]
+HolderDep = Annotated[ModelHolder, Depends(get_holder)]
+SuggesterDep = Annotated[Suggester, Depends(get_suggester)]

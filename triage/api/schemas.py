@@ -1,0 +1,209 @@
+"""Request and response bodies of the API, named by role (``...Create`` comes in, ``...Public`` goes out)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from triage.db import Complaint, Decision
+from triage.taxonomy import HEADS, Taxonomy
+
+Channel = Literal["sms", "web", "wa", "desk", "lapor"]
+Status = Literal["pending", "decided"]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ComplaintCreate(_In):
+    """A complaint to route."""
+
+    text: str = Field(description="The complaint as the citizen wrote it (at most settings.max_text_chars).")
+    external_id: str | None = Field(None, max_length=200,
+                                    description="The complaint's id in the channel it came from; unique.")
+    channel: Channel | None = Field(None, description="Where it came from.")
+    received_at: datetime | None = Field(None, description="When it was received (ISO 8601; without an "
+                                                           "offset it is taken as UTC). Default: now.")
+
+
+class DecisionCreate(_In):
+    """A handler's routing of a complaint: the suggestion confirmed, or corrected."""
+
+    category: str = Field(description="Category code.")
+    opd: str = Field(description="OPD code.")
+    maladministration: str = Field(description="Maladministration code.")
+    note: str | None = Field(None, max_length=2000, description="Why, for the next handler.")
+
+
+class FocalPointPublic(BaseModel):
+    name: str
+    phone: str | None = None
+    email: str | None = None
+
+
+class AlternativePublic(BaseModel):
+    code: str
+    name: str
+    confidence: float
+
+
+class HeadSuggestionPublic(BaseModel):
+    code: str
+    name: str
+    confidence: float
+    needs_review: bool
+    alternatives: list[AlternativePublic] = Field(description="The top 3 codes, best first.")
+
+
+class OpdSuggestionPublic(HeadSuggestionPublic):
+    focal_point: FocalPointPublic | None = Field(None, description="The OPD's narahubung, if configured.")
+
+
+class TermPublic(BaseModel):
+    term: str
+    weight: float
+
+
+class SuggestionPublic(BaseModel):
+    model_version: str
+    needs_review: bool
+    category: HeadSuggestionPublic
+    opd: OpdSuggestionPublic
+    maladministration: HeadSuggestionPublic
+    explanation: dict[str, list[TermPublic]] = Field(description="Per head, the stems that weighed most.")
+
+
+class RoutingPublic(BaseModel):
+    """Codes of the three heads."""
+
+    category: str
+    opd: str
+    maladministration: str
+
+
+class DecisionPublic(BaseModel):
+    revision: int
+    category: str
+    opd: str
+    maladministration: str
+    kept: dict[str, bool] = Field(description="Per head, whether the suggested code was kept.")
+    note: str | None
+    decided_by: str
+    decided_at: datetime
+
+    @classmethod
+    def of(cls, decision: Decision) -> DecisionPublic:
+        return cls(revision=decision.revision, category=decision.category, opd=decision.opd,
+                   maladministration=decision.maladministration,
+                   kept={h: getattr(decision, f"{h}_kept") for h in HEADS}, note=decision.note,
+                   decided_by=decision.decided_by, decided_at=decision.decided_at)
+
+
+class ComplaintPublic(BaseModel):
+    id: int
+    external_id: str | None
+    channel: str | None
+    text: str
+    received_at: datetime
+    created_at: datetime
+    status: Status
+    revisions: int = Field(description="How many decisions were made on it.")
+    routing: RoutingPublic = Field(description="The routing in force: the latest decision, else the suggestion.")
+    suggestion: SuggestionPublic
+
+    @classmethod
+    def of(cls, complaint: Complaint) -> ComplaintPublic:
+        return cls(id=complaint.id, external_id=complaint.external_id, channel=complaint.channel,
+                   text=complaint.text, received_at=complaint.received_at, created_at=complaint.created_at,
+                   status=complaint.status, revisions=complaint.revisions,
+                   routing=RoutingPublic(category=complaint.category, opd=complaint.opd,
+                                         maladministration=complaint.maladministration),
+                   suggestion=SuggestionPublic.model_validate(complaint.suggestion))
+
+
+class ComplaintDetail(ComplaintPublic):
+    decisions: list[DecisionPublic] = Field(description="Every decision, oldest first.")
+
+
+class ComplaintPage(BaseModel):
+    items: list[ComplaintPublic]
+    total: int = Field(description="How many complaints match the filters in all.")
+    limit: int
+    offset: int
+
+
+class LabelPublic(BaseModel):
+    code: str
+    name: str
+    description: str = ""
+    focal_point: FocalPointPublic | None = None
+
+
+class TaxonomyPublic(BaseModel):
+    deployment: str
+    name: str
+    category: list[LabelPublic]
+    opd: list[LabelPublic]
+    maladministration: list[LabelPublic]
+
+    @classmethod
+    def of(cls, taxonomy: Taxonomy) -> TaxonomyPublic:
+        def labels(head: str) -> list[LabelPublic]:
+            return [LabelPublic(code=label.code, name=label.name, description=label.description,
+                                focal_point=FocalPointPublic(**vars(label.focal_point)) if label.focal_point else None)
+                    for label in taxonomy.labels[head].values()]
+        return cls(deployment=taxonomy.code, name=taxonomy.name, **{h: labels(h) for h in HEADS})
+
+
+class ModelPublic(BaseModel):
+    version: str
+    deployment: str
+    created: str
+    thresholds: dict[str, float] = Field(description="Per head, the confidence below which review is asked.")
+    metrics: dict = Field(description="The model's evaluation, as saved with it.")
+
+
+class AcceptancePublic(BaseModel):
+    kept: int
+    decisions: int
+    rate: float | None = Field(description="kept / decisions; null without decisions.")
+
+
+class StatsPublic(BaseModel):
+    date_from: date | None
+    date_to: date | None
+    complaints: int
+    by_status: dict[str, int]
+    by_opd: dict[str, int]
+    by_category: dict[str, int]
+    needs_review: int
+    decisions: int
+    acceptance: dict[str, AcceptancePublic]
+
+
+class Health(BaseModel):
+    status: str
+
+
+class Readiness(BaseModel):
+    status: str
+    database: str
+    model_version: str | None
+    model_error: str | None = None
+
+
+class ErrorItem(BaseModel):
+    loc: list[str | int] = Field(default_factory=list)
+    type: str
+    msg: str
+
+
+class ErrorPublic(BaseModel):
+    """Every error response: a message for people (Bahasa Indonesia) and details for programs."""
+
+    message: str
+    error: str = Field(description="Stable machine-readable kind: validation, not_found, unauthorized, ...")
+    detail: list[ErrorItem] = Field(default_factory=list)

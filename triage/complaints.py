@@ -1,0 +1,227 @@
+"""Complaints in the history database: take one in with its suggestion, read, list, enqueue in bulk.
+
+Write functions commit their own transaction: a complaint and its suggestion are one row, written in one
+``INSERT`` and committed together, so a failure leaves nothing behind. Messages of errors a handler
+may see (through the API) are in Bahasa Indonesia.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any, Literal
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from triage.db import CHANNELS, STATUSES, Complaint, utcnow
+from triage.errors import ConflictError, InvalidInputError, NotFoundError
+from triage.suggest import Suggester, Suggestion
+from triage.taxonomy import HEADS
+
+Order = Literal["newest", "least_certain"]
+ORDERS: tuple[str, ...] = ("newest", "least_certain")
+
+
+@dataclass(frozen=True)
+class NewComplaint:
+    """A complaint as it comes in, before it is stored."""
+
+    text: str
+    external_id: str | None = None
+    channel: str | None = None
+    received_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ComplaintFilter:
+    """What :func:`list_complaints` keeps; ``None`` keeps everything. Dates are whole UTC days, inclusive."""
+
+    status: str | None = None
+    opd: str | None = None
+    category: str | None = None
+    channel: str | None = None
+    needs_review: bool | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+
+
+@dataclass(frozen=True)
+class EnqueueResult:
+    """What :func:`enqueue_complaints` did: ids of the new rows, and how many were already there."""
+
+    created: list[int]
+    skipped: int
+
+
+def check_text(text: object, max_chars: int | None = None) -> str:
+    """Return ``text`` if a complaint may carry it, else raise :class:`InvalidInputError`."""
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidInputError("Teks pengaduan kosong. Tuliskan isi pengaduan warga sebelum mengirim.")
+    if max_chars is not None and len(text) > max_chars:
+        raise InvalidInputError(f"Teks pengaduan terlalu panjang: {len(text)} karakter, batasnya {max_chars} "
+                                "karakter. Ringkas teksnya atau pecah menjadi beberapa pengaduan.")
+    return text
+
+
+def create_complaint(session: Session, suggester: Suggester, text: str, *, external_id: str | None = None,
+                     channel: str | None = None, received_at: datetime | None = None,
+                     max_chars: int | None = None) -> Complaint:
+    """Suggest routing for ``text``, store the complaint with its suggestion and commit.
+
+    :class:`InvalidInputError` for empty or too long text or an unknown channel; :class:`ConflictError`
+    if ``external_id`` is already stored.
+    """
+    complaint = NewComplaint(text=check_text(text, max_chars), external_id=external_id, channel=channel,
+                             received_at=received_at)
+    _check_channel(channel)
+    suggestion = suggester.suggest(text)  # before the transaction: no lock is held while the model works
+    row = Complaint(**_row(complaint, suggestion))
+    session.add(row)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        existing = _id_of_external(session, external_id) if external_id is not None else None
+        if existing is not None:
+            raise ConflictError(f"Pengaduan dengan external_id '{external_id}' sudah tersimpan (id {existing}). "
+                                "Gunakan id itu, jangan kirim ulang.") from None
+        raise
+    return row
+
+
+def enqueue_complaints(session: Session,
+                       rows: Iterable[tuple[NewComplaint | Mapping[str, Any], Suggestion]],
+                       chunk_size: int = 500) -> EnqueueResult:
+    """Store many complaints whose suggestions are already made (``triage batch --to-queue``).
+
+    Idempotent on ``external_id``: a complaint whose external_id is stored already (or repeats within
+    ``rows``) is skipped, even when another process enqueues the same rows at the same time. Rows without
+    an external_id are always stored. Commits once per chunk.
+    """
+    created: list[int] = []
+    skipped = 0
+    chunk: list[dict[str, Any]] = []
+    seen: set[str] = set()
+
+    def flush() -> None:
+        nonlocal skipped
+        if not chunk:
+            return
+        insert = _insert_ignoring_duplicates(session)
+        ids = list(session.scalars(insert.returning(Complaint.id), chunk))
+        session.commit()
+        created.extend(ids)
+        skipped += len(chunk) - len(ids)
+        chunk.clear()
+
+    for new, suggestion in rows:
+        if isinstance(new, Mapping):
+            new = NewComplaint(**{k: new.get(k) for k in ("text", "external_id", "channel", "received_at")})
+        check_text(new.text)
+        _check_channel(new.channel)
+        if new.external_id is not None:
+            if new.external_id in seen:
+                skipped += 1
+                continue
+            seen.add(new.external_id)
+        chunk.append(_row(new, suggestion))
+        if len(chunk) >= chunk_size:
+            flush()
+    flush()
+    return EnqueueResult(created=created, skipped=skipped)
+
+
+def get_complaint(session: Session, complaint_id: int) -> Complaint:
+    """The complaint ``complaint_id``; :class:`NotFoundError` if there is none."""
+    complaint = session.get(Complaint, complaint_id)
+    if complaint is None:
+        raise NotFoundError(f"Pengaduan dengan id {complaint_id} tidak ditemukan. Periksa nomor pengaduannya.")
+    return complaint
+
+
+def list_complaints(session: Session, where: ComplaintFilter = ComplaintFilter(), *, order: Order = "newest",
+                    limit: int = 50, offset: int = 0) -> tuple[list[Complaint], int]:
+    """One page of complaints matching ``where`` and how many match in all.
+
+    ``order``: ``newest`` (received last first) or ``least_certain`` (lowest confidence of any head first).
+    """
+    if order not in ORDERS:
+        raise InvalidInputError(f"Urutan '{order}' tidak dikenal. Pilih salah satu: {', '.join(ORDERS)}.")
+    if where.status is not None and where.status not in STATUSES:
+        raise InvalidInputError(f"Status '{where.status}' tidak dikenal. Pilih salah satu: {', '.join(STATUSES)}.")
+    query = _filtered(select(Complaint), where)
+    total = session.scalar(_filtered(select(func.count()).select_from(Complaint), where)) or 0
+    if order == "least_certain":
+        query = query.order_by(Complaint.min_confidence.asc(), Complaint.id.desc())
+    else:
+        query = query.order_by(Complaint.received_at.desc(), Complaint.id.desc())
+    return list(session.scalars(query.limit(limit).offset(offset))), total
+
+
+def day_range(date_from: date | None, date_to: date | None) -> tuple[datetime | None, datetime | None]:
+    """``[start, end)`` in UTC covering whole days ``date_from`` .. ``date_to`` (inclusive)."""
+    start = datetime.combine(date_from, time.min, timezone.utc) if date_from else None
+    end = datetime.combine(date_to + timedelta(days=1), time.min, timezone.utc) if date_to else None
+    if start and end and end <= start:
+        raise InvalidInputError(f"Rentang tanggal terbalik: dari {date_from} sampai {date_to}. "
+                                "Tanggal awal harus sebelum atau sama dengan tanggal akhir.")
+    return start, end
+
+
+def _filtered(query: Select, where: ComplaintFilter) -> Select:
+    for column, value in ((Complaint.status, where.status), (Complaint.opd, where.opd),
+                          (Complaint.category, where.category), (Complaint.channel, where.channel),
+                          (Complaint.needs_review, where.needs_review)):
+        if value is not None:
+            query = query.where(column == value)
+    start, end = day_range(where.date_from, where.date_to)
+    if start is not None:
+        query = query.where(Complaint.received_at >= start)
+    if end is not None:
+        query = query.where(Complaint.received_at < end)
+    return query
+
+
+def _row(new: NewComplaint, suggestion: Suggestion) -> dict[str, Any]:
+    heads = {h: suggestion.head(h) for h in HEADS}
+    data = suggestion.to_dict()
+    return {
+        "external_id": new.external_id,
+        "channel": new.channel,
+        "text": new.text,
+        "received_at": _utc(new.received_at) if new.received_at else utcnow(),
+        "created_at": utcnow(),
+        "status": "pending",
+        "revisions": 0,
+        "model_version": suggestion.model_version,
+        "suggestion": data,
+        "needs_review": suggestion.needs_review,
+        "min_confidence": min(h.confidence for h in heads.values()),
+        **{f"suggested_{h}": heads[h].code for h in HEADS},
+        **{f"{h}_confidence": heads[h].confidence for h in HEADS},
+        **{h: heads[h].code for h in HEADS},
+    }
+
+
+def _utc(moment: datetime) -> datetime:
+    """``moment`` in UTC; without an offset it is taken to be UTC already."""
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
+def _check_channel(channel: str | None) -> None:
+    if channel is not None and channel not in CHANNELS:
+        raise InvalidInputError(f"Kanal '{channel}' tidak dikenal. Pilih salah satu: {', '.join(CHANNELS)}.")
+
+
+def _id_of_external(session: Session, external_id: str) -> int | None:
+    return session.scalar(select(Complaint.id).where(Complaint.external_id == external_id))
+
+
+def _insert_ignoring_duplicates(session: Session):
+    dialect = session.get_bind().dialect.name
+    module = postgresql if dialect == "postgresql" else sqlite
+    return module.insert(Complaint).on_conflict_do_nothing(index_elements=[Complaint.external_id])

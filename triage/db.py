@@ -1,0 +1,183 @@
+"""Storage of complaints, their suggestions, the handlers' decisions and API keys (SQLAlchemy 2).
+
+A SQLite file by default (``var/triage.db``), PostgreSQL by URL. The schema is owned by the Alembic
+migrations in ``triage/migrations``; :func:`upgrade` brings a database to the newest one and is called
+by ``triage serve``, ``triage apikey`` and the app at start.
+
+Tables::
+
+    complaints   one row a complaint: text, channel, when it came, the suggestion (JSON, as served) plus
+                 indexed copies of its codes, confidences and needs_review; status pending|decided,
+                 the current routing (the latest decision, else the suggestion) and the revision count
+    decisions    one row per handler decision; (complaint_id, revision) is unique and never updated
+    api_keys     bearer keys: name, role handler|admin, sha256 of the token, revoked_at
+
+On SQLite every transaction starts with ``BEGIN IMMEDIATE``: writers queue on the busy timeout instead of
+failing with "database is locked" when a read transaction tries to become a write one.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (JSON, Boolean, DateTime, Engine, Float, ForeignKey, Integer, MetaData, String, Text,
+                        UniqueConstraint, create_engine, event, make_url)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+STATUSES: tuple[str, ...] = ("pending", "decided")
+CHANNELS: tuple[str, ...] = ("sms", "web", "wa", "desk", "lapor")
+ROLES: tuple[str, ...] = ("handler", "admin")
+
+_MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def utcnow() -> datetime:
+    """Now, timezone-aware in UTC (what every timestamp column holds)."""
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timestamp stored as naive UTC and read back timezone-aware (SQLite keeps no offsets)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=timezone.utc)
+
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+class Base(DeclarativeBase):
+    """Declarative base of triage's tables (constraint names fixed, so migrations can name them)."""
+
+    metadata = MetaData(naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+    })
+
+
+class Complaint(Base):
+    """A complaint and the suggestion served for it."""
+
+    __tablename__ = "complaints"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    external_id: Mapped[str | None] = mapped_column(String(200), unique=True)
+    channel: Mapped[str | None] = mapped_column(String(16), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    revisions: Mapped[int] = mapped_column(Integer, default=0)
+
+    model_version: Mapped[str] = mapped_column(String(200), index=True)
+    suggestion: Mapped[dict] = mapped_column(JSONType)
+    needs_review: Mapped[bool] = mapped_column(Boolean, index=True)
+    min_confidence: Mapped[float] = mapped_column(Float, index=True)
+    suggested_category: Mapped[str] = mapped_column(String(64), index=True)
+    suggested_opd: Mapped[str] = mapped_column(String(64), index=True)
+    suggested_maladministration: Mapped[str] = mapped_column(String(64), index=True)
+    category_confidence: Mapped[float] = mapped_column(Float)
+    opd_confidence: Mapped[float] = mapped_column(Float)
+    maladministration_confidence: Mapped[float] = mapped_column(Float)
+
+    # The routing in force: the latest decision's codes, else the suggested ones.
+    category: Mapped[str] = mapped_column(String(64), index=True)
+    opd: Mapped[str] = mapped_column(String(64), index=True)
+    maladministration: Mapped[str] = mapped_column(String(64), index=True)
+
+
+class Decision(Base):
+    """One handler's confirmation or correction of a complaint's routing (never updated)."""
+
+    __tablename__ = "decisions"
+    __table_args__ = (UniqueConstraint("complaint_id", "revision", name="uq_decisions_complaint_id_revision"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id", ondelete="CASCADE"), index=True)
+    revision: Mapped[int] = mapped_column(Integer)
+    category: Mapped[str] = mapped_column(String(64))
+    opd: Mapped[str] = mapped_column(String(64))
+    maladministration: Mapped[str] = mapped_column(String(64))
+    category_kept: Mapped[bool] = mapped_column(Boolean)
+    opd_kept: Mapped[bool] = mapped_column(Boolean)
+    maladministration_kept: Mapped[bool] = mapped_column(Boolean)
+    note: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[str] = mapped_column(String(100))
+    api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id", ondelete="SET NULL"))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class ApiKey(Base):
+    """A bearer key of the API; only the token's sha256 is kept."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine for ``url``; for a SQLite file, its folder is created and WAL plus immediate
+    transactions are switched on."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        kwargs.setdefault("pool_pre_ping", True)
+        return create_engine(url, **kwargs)
+    database = parsed.database
+    if database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    kwargs.setdefault("connect_args", {}).setdefault("timeout", 30)
+    engine = create_engine(url, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves, below
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def make_sessions(engine: Engine) -> sessionmaker:
+    """The session factory of ``engine`` (objects stay readable after commit)."""
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    """Bring the database at ``url`` to ``revision`` (the newest by default); safe to call at every start."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    config.attributes["url"] = url
+    command.upgrade(config, revision)

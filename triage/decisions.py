@@ -1,0 +1,110 @@
+"""Handlers' decisions: record one, read a complaint's history, count how often suggestions are kept.
+
+A decision is never updated: a second one on the same complaint is a new revision. Revision numbers come
+from one atomic ``UPDATE complaints SET revisions = revisions + 1 ... RETURNING``, which locks the
+complaint's row until commit (PostgreSQL) or runs under the database's write lock (SQLite), so two
+handlers deciding at once get revisions n and n+1; the unique constraint (complaint_id, revision) guards
+it besides.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import Integer, cast, func, select, update
+from sqlalchemy.orm import Session
+
+from triage.complaints import day_range
+from triage.db import STATUSES, Complaint, Decision, utcnow
+from triage.errors import NotFoundError
+from triage.taxonomy import HEADS, Taxonomy
+
+
+@dataclass(frozen=True)
+class Decider:
+    """Who decides: the API key's name (and id, when the decision comes through the API)."""
+
+    name: str
+    key_id: int | None = None
+
+
+def record_decision(session: Session, taxonomy: Taxonomy, complaint_id: int, *, category: str, opd: str,
+                    maladministration: str, decider: Decider, note: str | None = None) -> Decision:
+    """Store a handler's routing of complaint ``complaint_id`` as its next revision and commit.
+
+    :class:`UnknownCodeError` for a code the deployment lacks, :class:`NotFoundError` for an unknown
+    complaint.
+    """
+    codes = {"category": category, "opd": opd, "maladministration": maladministration}
+    for head in HEADS:
+        taxonomy.check(head, codes[head])
+    bump = (update(Complaint).where(Complaint.id == complaint_id)
+            .values(revisions=Complaint.revisions + 1, status="decided", **codes)
+            .returning(Complaint.revisions, Complaint.suggested_category, Complaint.suggested_opd,
+                       Complaint.suggested_maladministration))
+    try:
+        row = session.execute(bump).one_or_none()
+        if row is None:
+            raise NotFoundError(f"Pengaduan dengan id {complaint_id} tidak ditemukan. Periksa nomor pengaduannya.")
+        revision, *suggested = row
+        kept = {f"{h}_kept": codes[h] == s for h, s in zip(HEADS, suggested)}
+        decision = Decision(complaint_id=complaint_id, revision=revision, **codes, **kept, note=note,
+                            decided_by=decider.name, api_key_id=decider.key_id, decided_at=utcnow())
+        session.add(decision)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return decision
+
+
+def history(session: Session, complaint_id: int) -> list[Decision]:
+    """Every decision on ``complaint_id``, oldest revision first."""
+    return list(session.scalars(select(Decision).where(Decision.complaint_id == complaint_id)
+                                .order_by(Decision.revision)))
+
+
+def latest_decisions(session: Session) -> list[tuple[Complaint, Decision]]:
+    """Each decided complaint with its latest decision: the labelled history retraining learns from."""
+    query = (select(Complaint, Decision)
+             .join(Decision, (Decision.complaint_id == Complaint.id) & (Decision.revision == Complaint.revisions))
+             .order_by(Decision.decided_at, Decision.id))
+    return [(c, d) for c, d in session.execute(query)]
+
+
+def stats(session: Session, date_from: date | None = None, date_to: date | None = None) -> dict:
+    """Counts of complaints received in the date range per status, OPD and category (the routing in
+    force), and per head the share of decisions made in the range that kept the suggested code."""
+    start, end = day_range(date_from, date_to)
+
+    def within(query, column):
+        if start is not None:
+            query = query.where(column >= start)
+        if end is not None:
+            query = query.where(column < end)
+        return query
+
+    def counts(column) -> dict[str, int]:
+        query = within(select(column, func.count()).group_by(column), Complaint.received_at)
+        return {str(key): n for key, n in session.execute(query.order_by(func.count().desc(), column))}
+
+    by_status = {status: 0 for status in STATUSES} | counts(Complaint.status)
+    kept_sums = [func.coalesce(func.sum(cast(getattr(Decision, f"{h}_kept"), Integer)), 0) for h in HEADS]
+    row = session.execute(within(select(func.count(), *kept_sums), Decision.decided_at)).one()
+    n_decisions, kept = row[0], row[1:]
+    return {
+        "date_from": date_from,
+        "date_to": date_to,
+        "complaints": sum(by_status.values()),
+        "by_status": by_status,
+        "by_opd": counts(Complaint.opd),
+        "by_category": counts(Complaint.category),
+        "needs_review": session.scalar(within(
+            select(func.count()).where(Complaint.needs_review.is_(True)), Complaint.received_at)) or 0,
+        "decisions": n_decisions,
+        "acceptance": {h: {"kept": int(k), "decisions": n_decisions,
+                           "rate": round(int(k) / n_decisions, 4) if n_decisions else None}
+                       for h, k in zip(HEADS, kept)},
+    }
+
