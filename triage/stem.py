@@ -109,7 +109,7 @@ def _combinations(pieces: tuple[str, ...], most: int) -> frozenset[str]:
 # What Sastrawi may strip (Asian's extended confix stripping): up to three prefixes, each in one of its
 # allomorphs, and derivational + possessive + particle suffixes.
 _PREFIXES = _combinations(("di", "ke", "se", "be", "ber", "bel", "te", "ter", "me", "mem", "men", "meng", "meny",
-                           "menge", "menye", "pe", "pem", "pen", "peng", "peny", "penge", "penye", "per", "pel", "mer"), 3)
+                           "menge", "menye", "pe", "pem", "pen", "peng", "peny", "penge", "penye", "per", "pel", "mer", "ku", "kau"), 3)
 _SUFFIXES = frozenset(d + p + t for d in ("", "i", "kan", "an", "is", "isasi", "isme", "wan", "wati") for p in ("", "ku", "mu", "nya")
                       for t in ("", "lah", "kah", "tah", "pun")) - {""}
 _INFIXES = frozenset({"el", "em", "er", "in"})
