@@ -109,3 +109,16 @@ def test_fit_refuses_codes_too_rare_to_learn(learnable_corpus):
     y[0, 1] = "brand_new_opd"
     with pytest.raises(ValueError, match=r"Head 'opd'.*brand_new_opd \(1\)"):
         TriageModel().fit(learnable_corpus.texts, y)
+
+
+# -- quality: the shipped model meets the targets on the held-out split -----------------------------------
+
+def test_shipped_model_meets_quality_targets_on_held_out_data(shipped, test_set):
+    from triage.evaluate import evaluate
+
+    report = evaluate(shipped.model, test_set)
+    assert report["category"]["macro_f1"] >= 0.90
+    assert report["opd"]["accuracy"] >= 0.88 and report["opd"]["top3_accuracy"] >= 0.97
+    assert report["maladministration"]["macro_f1"] >= 0.70
+    assert report["opd"]["accuracy_not_flagged"] >= 0.97 and report["opd"]["coverage"] >= 0.70
+    assert all(report[h]["ece"] <= 0.08 for h in HEADS)
