@@ -1,0 +1,731 @@
+"""Step 6: classify a backlog file in chunks, on every core, resumably.
+
+A batch job reads a CSV, JSONL or Parquet file in chunks of ``chunk_size`` rows, sends each chunk to a
+worker that holds the model (loaded once per worker), and keeps the input's columns plus the suggestion::
+
+    suggested_<head>, <head>_confidence, <head>_needs_review   for each head
+    needs_review, model_version
+
+Resuming. Work happens in a folder next to the output, ``.<output name>.parts/``: one finished part file
+per chunk (written under a temporary name, renamed when complete, then marked done), and a manifest
+holding the input's size, mtime and sha256, the model and the arguments that shape the output. Run again
+with the same arguments, a job skips the chunks that are done; a manifest that does not match (another
+input, another model) is refused with :class:`ConflictError` rather than mixed. At the end the parts are
+concatenated into a temporary file that replaces the output in one ``os.replace``, so the output is never
+half-written, and the parts folder is removed.
+
+Bad rows (text missing, empty, blank, not a string or without a single letter; id missing) go to the errors
+file ``<output stem>.errors.csv`` with their row number and reason; the job goes on and counts them. Row
+numbers are 1-based: for CSV and Parquet the n-th record after the header, for JSONL the line number.
+
+Engines. ``local`` runs chunks in a pool of ``jobs`` processes that write their own parts (in this process
+when ``jobs == 1`` or the input is a single chunk); ``dask`` (:mod:`triage.batch_dask`) has them classified
+on a Dask distributed cluster and writes the parts here. Both read the input in this process, streaming,
+with at most two chunks per worker in flight, and use the same chunks, so they write the same output. The
+library never prints: it reports progress through ``progress(rows)``.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import json
+import math
+import multiprocessing as mp
+import os
+import pickle
+import re
+import shutil
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
+
+from triage.errors import ConflictError, DataError
+from triage.registry import ModelRegistry
+from triage.suggest import Suggester
+from triage.taxonomy import HEADS
+
+FORMATS: tuple[str, ...] = ("csv", "jsonl", "parquet")
+ENGINES: tuple[str, ...] = ("local", "dask")
+EXTENSIONS: dict[str, str] = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet",
+                              ".pq": "parquet"}
+DEFAULT_CHUNK_SIZE = 5000
+CACHE_ROWS = 100_000
+"""Rows a worker classifies with one set of per-word caches before it empties them (:func:`suggester_for`)."""
+SUGGESTION_COLUMNS: tuple[str, ...] = tuple(
+    name for head in HEADS for name in (f"suggested_{head}", f"{head}_confidence", f"{head}_needs_review")
+) + ("needs_review", "model_version")
+ERROR_COLUMNS: tuple[str, ...] = ("row", "id", "reason", "text")
+
+_MANIFEST = "manifest.json"
+_LETTER = re.compile(r"[^\W\d_]")
+Progress = Callable[[int], None]
+
+
+# -- the job ------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class BatchJob:
+    """What to classify, where to, and with which model. Paths are resolved by :func:`prepare`."""
+
+    input: Path
+    output: Path
+    input_format: str
+    output_format: str
+    text_column: str = "text"
+    id_column: str = "id"
+    models_dir: Path = Path("models")
+    deployment: str = "kukar"
+    model_version: str = ""
+    chunk_size: int = DEFAULT_CHUNK_SIZE
+
+    @property
+    def parts_dir(self) -> Path:
+        """The work folder of this job: ``.<output name>.parts`` next to the output."""
+        return self.output.parent / f".{self.output.name}.parts"
+
+    @property
+    def errors_path(self) -> Path:
+        """Where bad rows go: ``<output stem>.errors.csv`` next to the output."""
+        return self.output.with_name(f"{self.output.stem}.errors.csv")
+
+
+@dataclass
+class BatchSummary:
+    """What a job did."""
+
+    output: Path
+    errors_path: Path | None
+    model_version: str
+    rows: int = 0
+    classified: int = 0
+    bad: int = 0
+    needs_review: int = 0
+    chunks: int = 0
+    resumed_chunks: int = 0
+    seconds: float = 0.0
+    queued: int | None = None
+    already_queued: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.seconds if self.seconds else 0.0
+
+
+def format_of(path: Path, given: str | None = None) -> str:
+    """The format ``given``, else the one ``path``'s extension names; :class:`DataError` if neither says."""
+    if given is not None:
+        if given not in FORMATS:
+            raise DataError(f"unknown format '{given}'. Use one of: {', '.join(FORMATS)}.", path=str(path))
+        return given
+    found = EXTENSIONS.get(path.suffix.lower())
+    if found is None:
+        raise DataError(f"cannot tell the format from the extension '{path.suffix}'. Name the file .csv, "
+                        f".jsonl or .parquet, or give the format ({', '.join(FORMATS)}) with --format.",
+                        path=str(path))
+    return found
+
+
+def prepare(input: str | Path, output: str | Path, *, input_format: str | None = None,
+            output_format: str | None = None, text_column: str = "text", id_column: str = "id",
+            models_dir: str | Path = "models", deployment: str = "kukar", model_version: str | None = None,
+            chunk_size: int = DEFAULT_CHUNK_SIZE) -> BatchJob:
+    """Check everything a job needs before any work starts and return it as a :class:`BatchJob`.
+
+    :class:`DataError` for a missing input, an unknown format, a missing text or id column, or an input that
+    already has a column the output adds; model errors from the registry for a missing model.
+    """
+    input, output = Path(input).resolve(), Path(output).resolve()
+    if not input.is_file():
+        raise DataError("no such input file.", path=str(input))
+    if input == output:
+        raise DataError("the output would overwrite the input; write it elsewhere.", path=str(input))
+    if chunk_size < 1:
+        raise DataError(f"chunk size must be at least 1 row; got {chunk_size}.", path=str(input))
+    fmt = format_of(input, input_format)
+    out_fmt = output_format or EXTENSIONS.get(output.suffix.lower()) or fmt
+    if out_fmt not in FORMATS:
+        raise DataError(f"unknown output format '{out_fmt}'. Use one of: {', '.join(FORMATS)}.",
+                        path=str(output))
+    columns = read_columns(input, fmt)
+    for role, name, option in (("text", text_column, "--text-column"), ("id", id_column, "--id-column")):
+        if name not in columns:
+            raise DataError(f"no {role} column '{name}' (columns: {', '.join(map(str, columns)) or 'none'}). "
+                            f"Name the {role} column with {option}.", path=str(input), field=name)
+    clash = [c for c in columns if c in SUGGESTION_COLUMNS]
+    if clash:
+        raise DataError(f"the input already has column(s) {', '.join(clash)}, which the output adds. Rename "
+                        "or drop them first.", path=str(input), field=clash[0])
+    registry = ModelRegistry(models_dir)
+    version = registry.info(model_version or registry.current_version()).version  # pinned for the whole job
+    return BatchJob(input=input, output=output, input_format=fmt, output_format=out_fmt,
+                    text_column=text_column, id_column=id_column, models_dir=Path(models_dir).resolve(),
+                    deployment=str(deployment), model_version=version, chunk_size=chunk_size)
+
+
+def run(job: BatchJob, *, jobs: int | None = None, engine: str = "local", scheduler: str | None = None,
+        restart: bool = False, progress: Progress | None = None) -> BatchSummary:
+    """Classify ``job.input`` into ``job.output``, resuming a job interrupted earlier.
+
+    ``jobs``: worker processes of the local engine (default: every core), or workers of the LocalCluster the
+    dask engine starts when no ``scheduler`` address is given. ``restart`` discards the parts of an earlier
+    run instead of resuming. ``progress(rows)`` is called as chunks finish (and for chunks already done).
+    """
+    if engine not in ENGINES:
+        raise DataError(f"unknown engine '{engine}'. Use one of: {', '.join(ENGINES)}.")
+    started = time.perf_counter()
+    jobs = jobs or os.cpu_count() or 1
+    done = _open_parts(job, restart)
+    summary = BatchSummary(output=job.output, errors_path=None, model_version=job.model_version)
+    report = progress or (lambda rows: None)
+    if engine == "dask":
+        from triage.batch_dask import DaskRunner
+
+        runner: _Runner = DaskRunner(job, scheduler, jobs)
+    elif jobs == 1 or count_rows(job) <= job.chunk_size:  # one chunk: starting workers would only cost time
+        runner = _InProcessRunner(job)
+    else:
+        runner = _PoolRunner(job, jobs)
+    with runner:
+        pending: dict[Any, int] = {}
+
+        def collect(futures) -> None:
+            for future in futures:
+                index = pending.pop(future)
+                marker = runner.finish(future, index)
+                report(marker["rows"])
+
+        for chunk in read_chunks(job):
+            summary.chunks += 1
+            if chunk.index in done:
+                summary.resumed_chunks += 1
+                report(done[chunk.index]["rows"])
+                continue
+            pending[runner.submit(chunk)] = chunk.index
+            if len(pending) >= runner.capacity:
+                collect(runner.wait_some(list(pending)))
+        while pending:
+            collect(runner.wait_some(list(pending)))
+    markers = _markers(job)
+    for marker in markers:
+        summary.rows += marker["rows"]
+        summary.classified += marker["classified"]
+        summary.bad += marker["bad"]
+        summary.needs_review += marker["needs_review"]
+    _assemble(job, markers)
+    summary.errors_path = job.errors_path if summary.bad else None
+    shutil.rmtree(job.parts_dir, ignore_errors=True)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+# -- reading ------------------------------------------------------------------------------------------
+
+@dataclass
+class Chunk:
+    """``chunk_size`` rows of the input: their columns, their row numbers and rows already found bad."""
+
+    index: int
+    frame: pd.DataFrame
+    rows: np.ndarray
+    problems: list[tuple[int, str, str, str]] = field(default_factory=list)  # row, id, reason, text
+
+
+def read_columns(path: Path, fmt: str) -> list[str]:
+    """The column names of an input file (for JSONL: the keys of its first JSON object; lines before it that
+    are not one are bad rows, reported by the job)."""
+    try:
+        if fmt == "csv":
+            return [str(c) for c in pd.read_csv(path, nrows=0, encoding="utf-8-sig").columns]
+        if fmt == "parquet":
+            return list(pq.read_schema(path).names)
+        with open(path, encoding="utf-8") as handle:
+            for line in handle:
+                try:
+                    record = json.loads(line) if line.strip() else None
+                except json.JSONDecodeError:
+                    continue
+                if isinstance(record, dict):
+                    return list(record)
+        return []
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, pa.ArrowException) as exc:
+        raise DataError(f"cannot be read as {fmt}: {_first_line(exc)}", path=str(path)) from None
+
+
+def read_chunks(job: BatchJob) -> Iterator[Chunk]:
+    """The input in chunks of ``job.chunk_size`` rows, streamed: memory holds one chunk at a time."""
+    readers = {"csv": _csv_chunks, "jsonl": _jsonl_chunks, "parquet": _parquet_chunks}
+    yield from readers[job.input_format](job)
+
+
+def count_rows(job: BatchJob) -> int:
+    """How many rows the input has: exact for Parquet, lines for CSV and JSONL (fast; for progress bars)."""
+    if job.input_format == "parquet":
+        return pq.ParquetFile(job.input).metadata.num_rows
+    lines, last = 0, b"\n"
+    with open(job.input, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 22), b""):
+            lines += block.count(b"\n")
+            last = block[-1:]
+    lines += last != b"\n"
+    return max(lines - (job.input_format == "csv"), 0)
+
+
+def _csv_chunks(job: BatchJob) -> Iterator[Chunk]:
+    first = 1
+    try:
+        reader = pd.read_csv(job.input, dtype=str, keep_default_na=False, chunksize=job.chunk_size,
+                             encoding="utf-8-sig")
+        with reader:
+            for index, frame in enumerate(reader):
+                frame = frame.reset_index(drop=True)
+                yield Chunk(index, frame, np.arange(first, first + len(frame)))
+                first += len(frame)
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise DataError(f"cannot be read as CSV after row {first - 1}: {_first_line(exc)} Fix the file and "
+                        "run again with --restart.", path=str(job.input)) from None
+
+
+def _jsonl_chunks(job: BatchJob) -> Iterator[Chunk]:
+    records: list[dict] = []
+    rows: list[int] = []
+    problems: list[tuple[int, str, str, str]] = []
+    index = 0
+    with open(job.input, encoding="utf-8", errors="replace") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                problems.append((number, "", f"not valid JSON ({exc.msg})", line.strip()[:200]))
+                continue
+            if not isinstance(record, dict):
+                problems.append((number, "", "not a JSON object", line.strip()[:200]))
+                continue
+            records.append(record)
+            rows.append(number)
+            if len(records) + len(problems) >= job.chunk_size:
+                yield Chunk(index, pd.DataFrame.from_records(records), np.asarray(rows, dtype=np.int64),
+                            problems)
+                records, rows, problems, index = [], [], [], index + 1
+    if records or problems:
+        yield Chunk(index, pd.DataFrame.from_records(records), np.asarray(rows, dtype=np.int64), problems)
+
+
+def _parquet_chunks(job: BatchJob) -> Iterator[Chunk]:
+    first = 1
+    for index, batch in enumerate(pq.ParquetFile(job.input).iter_batches(batch_size=job.chunk_size)):
+        frame = batch.to_pandas()
+        yield Chunk(index, frame, np.arange(first, first + len(frame)))
+        first += len(frame)
+
+
+# -- classifying (in a worker) ------------------------------------------------------------------------
+
+_local = threading.local()
+
+
+def suggester_for(models_dir: str | Path, deployment: str, version: str, rows: int = 0) -> Suggester:
+    """The worker's :class:`Suggester` for this model, loaded on first use and kept (one per thread).
+
+    Kept across chunks, the model's per-word caches make later chunks faster than the first. They grow with
+    the vocabulary, though, and a long backlog's vocabulary keeps growing (names, typos): after
+    :data:`CACHE_ROWS` rows (``rows`` counts the rows about to be classified) the caches start afresh, so a
+    worker's memory is bounded however long the input.
+    """
+    state = _local.__dict__.setdefault("suggesters", {})
+    key = (str(models_dir), str(deployment), version)
+    if key not in state:
+        state.clear()  # one model per worker: a new version replaces the old
+        state[key] = [Suggester.from_registry(models_dir, deployment, version), 0]
+    entry = state[key]
+    entry[1] += rows
+    if entry[1] > CACHE_ROWS:
+        model = entry[0].model
+        model.features_ = pickle.loads(pickle.dumps(model.features_))  # caches are never pickled: clean copy
+        entry[1] = rows
+    return entry[0]
+
+
+def text_problem(value: object) -> str | None:
+    """Why ``value`` cannot be routed, or ``None`` if it can."""
+    if value is None or isinstance(value, float) and math.isnan(value):
+        return "text is missing"
+    if not isinstance(value, str):
+        return f"text is not a string (got {type(value).__name__})"
+    if not value:
+        return "text is empty"
+    if not value.strip():
+        return "text is blank (only whitespace)"
+    if not _LETTER.search(value):
+        return "text has no letters (only numbers or symbols)"
+    return None
+
+
+def classify(job: BatchJob, chunk: Chunk, suggester: Suggester) -> tuple[pd.DataFrame, list[tuple]]:
+    """The chunk's good rows with their suggestion columns, and its bad rows as error records."""
+    frame = chunk.frame
+    problems = list(chunk.problems)
+    if len(frame):
+        texts = frame[job.text_column].tolist() if job.text_column in frame else [None] * len(frame)
+        ids = frame[job.id_column].tolist() if job.id_column in frame else [None] * len(frame)
+    else:
+        texts, ids = [], []
+    keep = np.ones(len(frame), dtype=bool)
+    for i, (text, id_) in enumerate(zip(texts, ids)):
+        reason = text_problem(text)
+        if reason is None and (id_ is None or _blank(id_)):
+            reason = "id is missing"
+        if reason is not None:
+            keep[i] = False
+            problems.append((int(chunk.rows[i]), _cell(id_), reason, _cell(text)))
+    good = frame.loc[keep].reset_index(drop=True) if not keep.all() else frame
+    if len(good):
+        columns = suggester.suggest_columns(good[job.text_column].tolist())
+        added = {}
+        for head in HEADS:
+            added[f"suggested_{head}"] = columns[head].astype(str)
+            added[f"{head}_confidence"] = columns[f"{head}_confidence"].astype(np.float64)
+            added[f"{head}_needs_review"] = columns[f"{head}_needs_review"].astype(bool)
+        added["needs_review"] = columns["needs_review"].astype(bool)
+        added["model_version"] = np.full(len(good), suggester.version, dtype=object)
+        good = pd.concat([good, pd.DataFrame(added, index=good.index)], axis=1)
+    problems.sort()
+    return good, problems
+
+
+def _cell(value: object) -> str:
+    """``value`` as the errors file shows it: missing values as empty cells."""
+    return "" if value is None or isinstance(value, float) and math.isnan(value) else str(value)
+
+
+def _blank(value: object) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or \
+        (isinstance(value, str) and not value.strip())
+
+
+# -- parts --------------------------------------------------------------------------------------------
+
+def _part(job: BatchJob, index: int, kind: str) -> Path:
+    suffix = {"data": f".{job.output_format}", "errors": ".errors.csv", "done": ".done.json"}[kind]
+    return job.parts_dir / f"part-{index:06d}{suffix}"
+
+
+def write_part(job: BatchJob, index: int, good: pd.DataFrame, problems: list[tuple]) -> dict:
+    """Write chunk ``index``'s parts, each under a temporary name renamed when complete; done marker last."""
+    marker = {"index": index, "rows": len(good) + len(problems), "classified": len(good),
+              "bad": len(problems),
+              "needs_review": int(good["needs_review"].sum()) if len(good) else 0,
+              "columns": [str(c) for c in good.columns] if len(good) else []}
+    if len(good):
+        _atomic(_part(job, index, "data"), lambda tmp: write_frame(good, tmp, job.output_format))
+    if problems:
+        errors = pd.DataFrame(problems, columns=list(ERROR_COLUMNS))
+        _atomic(_part(job, index, "errors"), lambda tmp: errors.to_csv(tmp, index=False, header=False))
+    _atomic(_part(job, index, "done"), lambda tmp: tmp.write_text(json.dumps(marker)))
+    return marker
+
+
+def write_frame(frame: pd.DataFrame, path: Path, fmt: str) -> None:
+    """Write ``frame`` to ``path`` as ``fmt``: CSV with header (Arrow's writer: strings quoted, booleans as
+    true/false, several times faster than pandas'), JSON lines, or Parquet."""
+    if fmt == "jsonl":
+        plain = frame.astype(object).where(frame.notna(), None)
+        with open(path, "w", encoding="utf-8") as handle:
+            for record in plain.to_dict("records"):
+                handle.write(json.dumps(record, ensure_ascii=False, default=str))
+                handle.write("\n")
+    elif fmt == "csv":
+        pa_csv.write_csv(_arrow(frame), path, pa_csv.WriteOptions(quoting_style="needed"))
+    else:
+        pq.write_table(_arrow(frame), path)
+
+
+def _arrow(frame: pd.DataFrame) -> pa.Table:
+    """``frame`` as an Arrow table; columns of mixed or nested JSON values (from JSONL) become JSON text."""
+    try:
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        if all(not pa.types.is_nested(t) for t in table.schema.types):
+            return table
+    except pa.ArrowException:
+        pass
+    plain = frame.copy()
+    for column in plain.columns:
+        if plain[column].dtype == object:
+            plain[column] = [v if v is None or isinstance(v, str) or isinstance(v, float) and math.isnan(v)
+                             else json.dumps(v, ensure_ascii=False, default=str) for v in plain[column]]
+    return pa.Table.from_pandas(plain, preserve_index=False)
+
+
+def _csv_header(columns: list[str]) -> bytes:
+    sink = pa.BufferOutputStream()
+    pa_csv.write_csv(pa.table({c: pa.array([], pa.string()) for c in columns}), sink,
+                     pa_csv.WriteOptions(quoting_style="needed"))
+    return sink.getvalue().to_pybytes()
+
+
+def _atomic(path: Path, write: Callable[[Path], object]) -> None:
+    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}-{threading.get_ident()}")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _manifest(job: BatchJob) -> dict:
+    stat = job.input.stat()
+    digest = hashlib.sha256()
+    with open(job.input, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 22), b""):
+            digest.update(block)
+    model = ModelRegistry(job.models_dir).info(job.model_version).metadata.get("sha256")
+    return {"input": str(job.input), "input_size": stat.st_size, "input_mtime_ns": stat.st_mtime_ns,
+            "input_sha256": digest.hexdigest(), "model_version": job.model_version, "model_sha256": model,
+            **{k: str(v) for k, v in asdict(job).items() if k not in ("input", "output", "model_version")}}
+
+
+def _open_parts(job: BatchJob, restart: bool) -> dict[int, dict]:
+    """Create or reopen the parts folder; the done markers of chunks finished earlier, by chunk index."""
+    manifest = _manifest(job)
+    path = job.parts_dir / _MANIFEST
+    if job.parts_dir.exists() and not restart:
+        try:
+            earlier = json.loads(path.read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
+            earlier = None
+        if earlier != manifest:
+            changed = "no readable manifest" if earlier is None else ", ".join(
+                f"{k} was {earlier.get(k)!r}, now {v!r}" for k, v in manifest.items() if earlier.get(k) != v)
+            raise ConflictError(f"{job.parts_dir} holds an unfinished job that does not match this one "
+                                f"({changed}). Rerun with --restart to discard it, or write to another "
+                                "output.")
+    else:
+        shutil.rmtree(job.parts_dir, ignore_errors=True)
+        job.parts_dir.mkdir(parents=True)
+        _atomic(path, lambda tmp: tmp.write_text(json.dumps(manifest, indent=2)))
+    return {m["index"]: m for m in _markers(job)}
+
+
+def _markers(job: BatchJob) -> list[dict]:
+    return sorted((json.loads(p.read_text()) for p in job.parts_dir.glob("part-*.done.json")),
+                  key=lambda m: m["index"])
+
+
+def _assemble(job: BatchJob, markers: list[dict]) -> None:
+    """Concatenate the parts into the output and the errors file, each replaced in one rename."""
+    columns: list[str] = []
+    for marker in markers:
+        columns += [c for c in marker["columns"] if c not in columns]
+    if not columns:  # nothing classified: the output still has the columns it would have had
+        columns = read_columns(job.input, job.input_format) + list(SUGGESTION_COLUMNS)
+    data = [(m, _part(job, m["index"], "data")) for m in markers if m["classified"]]
+    _atomic(job.output, lambda tmp: _concatenate(job.output_format, data, columns, tmp))
+    errors = [_part(job, m["index"], "errors") for m in markers if m["bad"]]
+    if errors:
+        def concatenate_errors(tmp: Path) -> None:
+            with open(tmp, "wb") as out:
+                out.write((",".join(ERROR_COLUMNS) + "\n").encode())
+                for part in errors:
+                    with open(part, "rb") as handle:
+                        shutil.copyfileobj(handle, out)
+        _atomic(job.errors_path, concatenate_errors)
+    else:
+        job.errors_path.unlink(missing_ok=True)  # a stale one from an earlier run of this output
+
+
+def _concatenate(fmt: str, parts: list[tuple[dict, Path]], columns: list[str], tmp: Path) -> None:
+    if fmt == "parquet":
+        tables = [pq.read_schema(p) for _, p in parts]
+        schema = pa.unify_schemas(tables, promote_options="permissive") if tables else None
+        if schema is None:
+            write_frame(pd.DataFrame(columns=columns), tmp, fmt)
+            return
+        schema = pa.schema([schema.field(c) for c in columns])
+        with pq.ParquetWriter(tmp, schema) as writer:
+            for _, part in parts:
+                table = pq.read_table(part)
+                for name in columns:
+                    if name not in table.column_names:
+                        table = table.append_column(name, pa.nulls(len(table), schema.field(name).type))
+                writer.write_table(table.select(columns).cast(schema))
+        return
+    with open(tmp, "wb") as out:
+        if fmt == "csv":
+            out.write(_csv_header(columns))
+        for marker, part in parts:
+            if fmt == "csv" and marker["columns"] != columns:  # JSONL records with other keys: align them
+                frame = pd.read_csv(part, dtype=str, keep_default_na=False).reindex(columns=columns)
+                pa_csv.write_csv(_arrow(frame), out, pa_csv.WriteOptions(quoting_style="needed",
+                                                                       include_header=False))
+                continue
+            with open(part, "rb") as handle:
+                if fmt == "csv":
+                    handle.readline()  # the part's header (column names never hold line breaks here)
+                shutil.copyfileobj(handle, out, 1 << 20)
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+# -- engines ------------------------------------------------------------------------------------------
+
+class _Runner:
+    """How chunks are executed: ``submit`` a chunk, ``wait_some`` for finished ones, ``finish`` one."""
+
+    capacity = 1
+
+    def __enter__(self) -> _Runner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+
+class _InProcessRunner(_Runner):
+    """One process, no pool: nothing to start."""
+
+    def __init__(self, job: BatchJob) -> None:
+        self.job = job
+
+    def submit(self, chunk: Chunk) -> Future:
+        future: Future = Future()
+        future.set_result(_run_chunk(self.job, chunk))
+        return future
+
+    def wait_some(self, futures: list) -> list:
+        return futures
+
+    def finish(self, future: Future, index: int) -> dict:
+        return future.result()
+
+
+def _run_chunk(job: BatchJob, chunk: Chunk) -> dict:
+    suggester = suggester_for(job.models_dir, job.deployment, job.model_version, len(chunk.frame))
+    good, problems = classify(job, chunk, suggester)
+    return write_part(job, chunk.index, good, problems)
+
+
+def _start_worker(job: BatchJob) -> None:
+    # Ctrl-C is the parent's to handle: it stops submitting, the chunks under way still finish their parts.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    suggester_for(job.models_dir, job.deployment, job.model_version)
+
+
+class _PoolRunner(_Runner):
+    """``jobs`` worker processes, each with the model loaded once, writing their own parts."""
+
+    def __init__(self, job: BatchJob, jobs: int) -> None:
+        self.job = job
+        self.capacity = 2 * jobs  # chunks in flight: enough to keep workers busy, few enough for flat memory
+        # fork where there is one: the model is loaded (and checked) here, once, and the workers start with it
+        # and everything else imported, in a fraction of a second, sharing its pages. CPython forks them all
+        # before the pool's own thread starts. Elsewhere (or with other threads running) each worker starts
+        # afresh and loads the model.
+        fork = "fork" in mp.get_all_start_methods() and threading.active_count() == 1  # threads: not safe
+        if fork:
+            suggester_for(job.models_dir, job.deployment, job.model_version)
+        context = mp.get_context("fork" if fork else "spawn")
+        self.pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker, initargs=(job,))
+        if fork and os.environ.get("TRIAGE_NOFREEZE") is None:
+            gc.freeze()  # the garbage collector would otherwise touch, and so copy, every shared page
+        self.pool.submit(int)  # start the workers now (with fork, all of them, here)
+        if fork:
+            gc.unfreeze()
+
+    def submit(self, chunk: Chunk) -> Future:
+        return self.pool.submit(_run_chunk, self.job, chunk)
+
+    def wait_some(self, futures: list) -> list:
+        return list(wait(futures, return_when=FIRST_COMPLETED).done)
+
+    def finish(self, future: Future, index: int) -> dict:
+        return future.result()
+
+    def __exit__(self, *exc: object) -> None:
+        self.pool.shutdown(wait=exc[0] is None, cancel_futures=True)
+
+
+# -- the review queue ---------------------------------------------------------------------------------
+
+@dataclass
+class QueueResult:
+    """What :func:`enqueue` did."""
+
+    created: int = 0
+    skipped: int = 0
+    unknown_channels: int = 0
+    unreadable_dates: int = 0
+
+
+def enqueue(job: BatchJob, database_url: str, *, channel_column: str | None = "channel",
+            received_column: str | None = "received", progress: Progress | None = None) -> QueueResult:
+    """Load a finished job's output into the history database as pending complaints with their suggestions.
+
+    Idempotent on the id column (stored as ``external_id``): rows stored already are skipped. The suggestion
+    of each row is made again in full (alternatives and explanation, as the API stores it) by the same model
+    version, and checked against the output's codes. ``channel_column`` and ``received_column`` are used when
+    the output has them; an unknown channel or an unreadable date is left empty (and counted).
+    Run :func:`triage.db.upgrade` on ``database_url`` first.
+    """
+    from triage.complaints import NewComplaint, enqueue_complaints
+    from triage.db import CHANNELS, make_engine, make_sessions
+
+    suggester = suggester_for(job.models_dir, job.deployment, job.model_version)
+    source = BatchJob(input=job.output, output=job.output, input_format=job.output_format,
+                      output_format=job.output_format, text_column=job.text_column, id_column=job.id_column,
+                      chunk_size=min(job.chunk_size, 2000))
+    result = QueueResult()
+    engine = make_engine(database_url)
+    try:
+        with make_sessions(engine)() as session:
+            for chunk in read_chunks(source):
+                frame = chunk.frame
+                if not len(frame):
+                    continue
+                texts = frame[job.text_column].tolist()
+                suggestions = suggester.suggest_many(texts, explain=True)
+                for head in HEADS:
+                    made = [s.head(head).code for s in suggestions]
+                    if made != frame[f"suggested_{head}"].astype(str).tolist():
+                        raise ConflictError(f"{job.output}: the {head} codes differ from model "
+                                            f"{suggester.version}'s; the output was changed after the job. "
+                                            "Run the job again before --to-queue.")
+                channels = [None] * len(frame)
+                if channel_column and channel_column in frame:
+                    channels = [None if _blank(c) else str(c).strip().lower() for c in frame[channel_column]]
+                    unknown = [c is not None and c not in CHANNELS for c in channels]
+                    result.unknown_channels += sum(unknown)
+                    channels = [None if bad else c for c, bad in zip(channels, unknown)]
+                received = [None] * len(frame)
+                if received_column and received_column in frame:
+                    values = frame[received_column].astype(object).where(frame[received_column].notna(), None)
+                    parsed = pd.to_datetime(values, errors="coerce", utc=True, format="mixed")
+                    result.unreadable_dates += int((parsed.isna() & values.notna()
+                                                    & values.map(lambda v: not _blank(v))).sum())
+                    received = [None if pd.isna(t) else t.to_pydatetime() for t in parsed]
+                rows = [(NewComplaint(text=t, external_id=_cell(i), channel=c, received_at=r), s)
+                        for t, i, c, r, s in zip(texts, frame[job.id_column].tolist(), channels, received,
+                                                 suggestions)]
+                done = enqueue_complaints(session, rows)
+                result.created += len(done.created)
+                result.skipped += done.skipped
+                if progress:
+                    progress(len(frame))
+    finally:
+        engine.dispose()
+    return result
