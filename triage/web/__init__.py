@@ -1,0 +1,44 @@
+"""The handlers' web pages, served by the API's own application: sign-in with an API key, the triage queue,
+a complaint to confirm or correct, intake at the desk, statistics.
+
+Server-rendered Jinja2 templates (``templates/``), one stylesheet and one small script (``static/``), no
+build step and nothing fetched from the network. :func:`install` adds them to an app made by
+:func:`triage.api.create_app`.
+
+Modules: :mod:`~triage.web.session` (signed session cookie, CSRF), :mod:`~triage.web.render` (templates,
+error pages, security headers), :mod:`~triage.web.pages` (sign-in, queue, complaint, intake),
+:mod:`~triage.web.statistics` (charts and CSV), :mod:`~triage.web.queue`, :mod:`~triage.web.highlight`
+and :mod:`~triage.web.charts` (what those pages compute).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from triage.settings import Settings
+
+__all__ = ["install"]
+
+log = logging.getLogger(__name__)
+
+
+def install(app: FastAPI, settings: Settings) -> None:
+    """Serve the web pages and their static files from ``app``; sessions are signed with
+    ``settings.secret_key`` (a random key per start when it is empty: set one for several workers)."""
+    if not settings.secret_key and settings.workers > 1:
+        log.warning("TRIAGE_SECRET_KEY is not set: each of the %d workers signs web sessions with a key of "
+                    "its own, so handlers will be signed out at random. Set one secret for all workers.",
+                    settings.workers)
+    # Imported here, not at the top: the pages use triage.api's dependencies, and triage.api's create_app
+    # calls this function, so a top-level import would be circular.
+    from triage.web import pages, statistics
+    from triage.web.render import STATIC_DIR
+    from triage.web.session import new_secret
+
+    app.state.web_secret = new_secret(settings.secret_key)
+    app.include_router(pages.router)
+    app.include_router(statistics.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

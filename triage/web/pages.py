@@ -1,0 +1,305 @@
+"""The handlers' pages: sign-in, the queue, a complaint with its suggestion and decisions, intake.
+
+Every route parses the form or URL, calls one of triage's library functions and renders a template;
+errors become pages in :class:`~triage.web.render.PageRoute`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, Request
+from starlette.responses import RedirectResponse, Response
+
+from triage.api.deps import SessionDep, SettingsDep, SuggesterDep
+from triage.apikeys import authenticate
+from triage.complaints import ComplaintFilter, create_complaint, get_complaint, list_complaints
+from triage.db import CHANNELS, Complaint
+from triage.decisions import Decider, history, record_decision
+from triage.decisions import stats as decision_stats
+from triage.errors import AuthError, ConflictError, ForbiddenError, InvalidInputError
+from triage.suggest import Suggester
+from triage.taxonomy import HEADS, Taxonomy
+from triage.web.highlight import highlight
+from triage.web.queue import PAGE_SIZE, QueueQuery, next_in_queue
+from triage.web.render import PageRoute, page
+from triage.web.session import (ANONYMOUS_SECONDS, PostUserDep, UserDep, WebSession, caller_of, check_csrf,
+                                clear_cookie, csrf_token, current_session, secret_of, set_cookie)
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+NOTE_MAX = 2000
+ACTIONS = {"konfirmasi": "dikonfirmasi", "koreksi": "dikoreksi"}
+
+
+# -- sign-in ----------------------------------------------------------------------------------------
+
+
+@router.get("/")
+def home() -> Response:
+    return RedirectResponse("/antrean", status_code=303)
+
+
+@router.get("/masuk")
+def sign_in_form(request: Request, next: str = "/antrean", alasan: str = "", keluar: str = "") -> Response:
+    """The sign-in form; a visitor already signed in goes straight on."""
+    session = current_session(request)
+    if session is not None and session.key_id is not None and caller_of(request, session.key_id) is not None:
+        return RedirectResponse(_local(next), status_code=303)
+    message = None
+    if alasan == "dicabut":
+        message = "Kunci API Anda sudah dicabut atau dihapus. Masuk lagi dengan kunci yang berlaku."
+    elif keluar:
+        message = "Anda sudah keluar."
+    return _sign_in_page(request, next, error=None, message=message)
+
+
+@router.post("/masuk")
+def sign_in(request: Request, db: SessionDep, api_key: Annotated[str, Form()] = "",
+            csrf: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/antrean") -> Response:
+    """Check the key; on success start a session holding only the key's id."""
+    try:
+        check_csrf(request, csrf)
+    except ForbiddenError as exc:
+        return _sign_in_page(request, next, error=str(exc), status_code=403)
+    try:
+        caller = authenticate(db, api_key.strip())
+    except AuthError:
+        error = "Kunci API tidak dikenal atau sudah dicabut. Periksa kuncinya atau minta kunci baru ke admin."
+        return _sign_in_page(request, next, error=error, status_code=401)
+    settings = request.app.state.settings
+    response = RedirectResponse(_local(next), status_code=303)
+    set_cookie(request, response, WebSession.new(caller.key_id, settings.session_hours * 3600))
+    return response
+
+
+@router.post("/keluar")
+def sign_out(request: Request, user: PostUserDep) -> Response:
+    response = RedirectResponse("/masuk?keluar=1", status_code=303)
+    clear_cookie(request, response)
+    return response
+
+
+def _sign_in_page(request: Request, next: str, error: str | None, message: str | None = None,
+                  status_code: int = 200) -> Response:
+    session = current_session(request)
+    if session is None or session.key_id is not None:
+        session = WebSession.new(None, ANONYMOUS_SECONDS)
+    context = {"csrf": csrf_token(secret_of(request), session), "next": _local(next), "error": error,
+               "message": message}
+    response = page(request, "signin.html", context, status_code=status_code)
+    set_cookie(request, response, session)
+    return response
+
+
+def _local(target: str) -> str:
+    """``target`` if it is a path on this site, else the queue (no open redirects)."""
+    if not target.startswith("/") or target.startswith("//") or any(c in target for c in "\\\r\n"):
+        return "/antrean"
+    return target
+
+
+# -- the queue --------------------------------------------------------------------------------------
+
+
+@router.get("/antrean")
+def queue(request: Request, user: UserDep, db: SessionDep, suggester: SuggesterDep) -> Response:
+    """Complaints matching the filters, with the counts a handler starts the day with."""
+    taxonomy = suggester.taxonomy
+    query = QueueQuery.parse(request.query_params, taxonomy)
+    items, total = list_complaints(db, query.filter(), order=query.order, limit=PAGE_SIZE,  # type: ignore[arg-type]
+                                   offset=query.offset)
+    today = datetime.now(timezone.utc).date()
+    counts = {
+        "pending": _count(db, ComplaintFilter(status="pending")),
+        "review": _count(db, ComplaintFilter(status="pending", needs_review=True)),
+        "decided_today": decision_stats(db, today, today)["decisions"],
+        "matching": total,
+    }
+    return page(request, "queue.html", {
+        "user": user, "query": query, "items": [_row(c, taxonomy) for c in items], "counts": counts,
+        "options": _options(taxonomy), "channels": CHANNELS, "page_count": max(1, -(-total // PAGE_SIZE)),
+        "message": _done_message(request),
+    })
+
+
+def _count(db, where: ComplaintFilter) -> int:
+    return list_complaints(db, where, limit=1)[1]
+
+
+def _row(complaint: Complaint, taxonomy: Taxonomy) -> dict:
+    text = " ".join(complaint.text.split())
+    return {"complaint": complaint, "snippet": text if len(text) <= 160 else text[:157].rstrip() + "…",
+            "names": {h: _name(taxonomy, h, getattr(complaint, h)) for h in HEADS}}
+
+
+def _done_message(request: Request) -> str | None:
+    done, action = request.query_params.get("selesai", ""), request.query_params.get("aksi", "")
+    if done.isdigit() and action in ACTIONS:
+        return f"Pengaduan #{done} {ACTIONS[action]}."
+    if done.isdigit() and action == "baru":
+        return f"Pengaduan #{done} tersimpan dan sudah diberi saran."
+    if request.query_params.get("habis"):
+        return "Tidak ada pengaduan berikutnya di antrean ini."
+    return None
+
+
+# -- a complaint ------------------------------------------------------------------------------------
+
+
+@router.get("/pengaduan/baru")
+def intake_form(request: Request, user: UserDep, settings: SettingsDep) -> Response:
+    return _intake_page(request, user, settings.max_text_chars, values={"channel": "desk"})
+
+
+@router.post("/pengaduan/baru")
+def intake(request: Request, user: PostUserDep, db: SessionDep, suggester: SuggesterDep,
+           settings: SettingsDep, text: Annotated[str, Form()] = "", channel: Annotated[str, Form()] = "desk",
+           external_id: Annotated[str, Form()] = "", received_at: Annotated[str, Form()] = "",
+           tz_offset: Annotated[str, Form()] = "") -> Response:
+    """Store a complaint taken at the desk or by phone and show it with its suggestion."""
+    values = {"text": text, "channel": channel, "external_id": external_id, "received_at": received_at}
+    try:
+        complaint = create_complaint(db, suggester, text, external_id=external_id.strip() or None,
+                                     channel=channel or None, received_at=_received(received_at, tz_offset),
+                                     max_chars=settings.max_text_chars)
+    except InvalidInputError as exc:
+        return _intake_page(request, user, settings.max_text_chars, values, error=str(exc), status_code=422)
+    except ConflictError as exc:
+        return _intake_page(request, user, settings.max_text_chars, values, error=str(exc), status_code=409)
+    return RedirectResponse(f"/pengaduan/{complaint.id}?selesai={complaint.id}&aksi=baru", status_code=303)
+
+
+def _intake_page(request: Request, user, max_chars: int, values: dict, error: str | None = None,
+                 status_code: int = 200) -> Response:
+    values = {"text": "", "channel": "desk", "external_id": "", "received_at": ""} | values
+    return page(request, "intake.html", {"user": user, "values": values, "error": error, "channels": CHANNELS,
+                                         "max_chars": max_chars}, status_code=status_code)
+
+
+def _received(value: str, tz_offset: str) -> datetime | None:
+    """The form's ``datetime-local`` value in the browser's zone (``tz_offset``: minutes behind UTC, as
+    JavaScript's ``getTimezoneOffset``; UTC without it); ``None`` (now) when empty."""
+    if not value.strip():
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip())
+        offset = int(tz_offset) if tz_offset.strip() else 0
+        if not -16 * 60 <= offset <= 16 * 60:
+            raise ValueError(offset)
+    except ValueError:
+        raise InvalidInputError(f"Waktu diterima '{value}' tidak sah. Isi tanggal dan jam, misalnya "
+                                "2026-11-23 08:30, atau kosongkan untuk waktu sekarang.") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone(-timedelta(minutes=offset)))
+    if moment > datetime.now(timezone.utc) + timedelta(minutes=5):
+        raise InvalidInputError("Waktu diterima ada di masa depan. Periksa tanggal dan jamnya.")
+    return moment
+
+
+@router.get("/pengaduan/{complaint_id}")
+def complaint_page(request: Request, complaint_id: int, user: UserDep, db: SessionDep,
+                   suggester: SuggesterDep) -> Response:
+    """A complaint: its text with the explaining words marked, the suggestion, the decision form and the
+    history."""
+    complaint = get_complaint(db, complaint_id)
+    taxonomy = suggester.taxonomy
+    query = QueueQuery.from_string(request.query_params.get("antrean", ""), taxonomy)
+    return page(request, "complaint.html", {"user": user, **_complaint_context(db, complaint, suggester),
+                                            "query": query, "message": _done_message(request)})
+
+
+@router.get("/pengaduan/{complaint_id}/berikutnya")
+def next_complaint(request: Request, complaint_id: int, user: UserDep, db: SessionDep,
+                   suggester: SuggesterDep) -> Response:
+    """Skip to the complaint after this one in the queue the handler came from."""
+    query = QueueQuery.from_string(request.query_params.get("antrean", ""), suggester.taxonomy)
+    return _go_on(db, query, complaint_id, None)
+
+
+@router.post("/pengaduan/{complaint_id}/keputusan")
+def decide(request: Request, complaint_id: int, user: PostUserDep, db: SessionDep, suggester: SuggesterDep,
+           action: Annotated[str, Form()] = "", category: Annotated[str, Form()] = "",
+           opd: Annotated[str, Form()] = "", maladministration: Annotated[str, Form()] = "",
+           note: Annotated[str, Form()] = "", antrean: Annotated[str, Form()] = "") -> Response:
+    """Confirm the suggestion (``action=konfirmasi``) or correct it with the chosen codes (``koreksi``), then
+    go on to the next complaint of the queue."""
+    taxonomy = suggester.taxonomy
+    query = QueueQuery.from_string(antrean, taxonomy)
+    if action not in ACTIONS:
+        raise InvalidInputError("Pilih Konfirmasi atau Simpan koreksi.")
+    if len(note) > NOTE_MAX:
+        raise InvalidInputError(f"Catatan terlalu panjang: {len(note)} karakter, batasnya {NOTE_MAX}.")
+    complaint = get_complaint(db, complaint_id)
+    if action == "konfirmasi":
+        codes = {h: getattr(complaint, f"suggested_{h}") for h in HEADS}
+    else:
+        codes = {"category": category, "opd": opd, "maladministration": maladministration}
+    record_decision(db, taxonomy, complaint_id, **codes, note=note.strip() or None,
+                    decider=Decider(name=user.caller.name, key_id=user.caller.key_id))
+    return _go_on(db, query, complaint_id, action)
+
+
+def _go_on(db, query: QueueQuery, complaint_id: int, action: str | None) -> Response:
+    """Redirect to the complaint after ``complaint_id`` in the queue, or to the queue when none is left."""
+    following = next_in_queue(db, query, complaint_id)
+    done = {"selesai": str(complaint_id), "aksi": action} if action else {}
+    if following is None:
+        params = replace(query, page=1).params() | (done or {"habis": "1"})
+        return RedirectResponse("/antrean" + _query(params), status_code=303)
+    queue_string = query.string(page=1)
+    params = ({"antrean": queue_string} if queue_string else {}) | done
+    return RedirectResponse(f"/pengaduan/{following}" + _query(params), status_code=303)
+
+
+def _query(params: dict[str, str]) -> str:
+    return "?" + urlencode(params) if params else ""
+
+
+def _complaint_context(db, complaint: Complaint, suggester: Suggester) -> dict:
+    taxonomy = suggester.taxonomy
+    suggestion = complaint.suggestion
+    explanation = suggestion.get("explanation") or {}
+    heads = []
+    for head in HEADS:
+        data = suggestion[head]
+        heads.append({"head": head, "code": data["code"], "name": _name(taxonomy, head, data["code"]),
+                      "confidence": data["confidence"], "needs_review": data["needs_review"],
+                      "alternatives": [{"code": a["code"], "name": _name(taxonomy, head, a["code"]),
+                                        "confidence": a["confidence"]} for a in data["alternatives"]],
+                      "terms": [t["term"] for t in explanation.get(head, [])],
+                      "current": getattr(complaint, head),
+                      "options": _decision_options(taxonomy, head, data["alternatives"])})
+    opd = taxonomy.labels["opd"].get(suggestion["opd"]["code"])
+    focal = (opd.focal_point if opd and opd.focal_point else None) or suggestion["opd"].get("focal_point")
+    if focal is not None and not isinstance(focal, dict):
+        focal = {"name": focal.name, "phone": focal.phone, "email": focal.email}
+    decisions = [{"decision": d, "names": {h: _name(taxonomy, h, getattr(d, h)) for h in HEADS}}
+                 for d in history(db, complaint.id)]
+    return {"complaint": complaint, "heads": heads, "focal_point": focal, "decisions": decisions,
+            "segments": highlight(complaint.text, explanation, suggester.model.features_.stems),
+            "suggestion": suggestion}
+
+
+def _decision_options(taxonomy: Taxonomy, head: str,
+                      alternatives: list[dict]) -> dict[str, list[tuple[str, str]]]:
+    """The codes of ``head`` for the correction select: the model's candidates, then the rest by name."""
+    labels = taxonomy.labels[head]
+    suggested = [a["code"] for a in alternatives if a["code"] in labels]
+    rest = sorted((c for c in labels if c not in suggested), key=lambda c: labels[c].name)
+    return {"suggested": [(c, taxonomy.labels[head][c].name) for c in suggested],
+            "rest": [(c, taxonomy.labels[head][c].name) for c in rest]}
+
+
+def _options(taxonomy: Taxonomy) -> dict[str, list[tuple[str, str]]]:
+    """Codes and names of each head, sorted by name, for the filter selects."""
+    return {h: sorted(((c, label.name) for c, label in taxonomy.labels[h].items()), key=lambda p: p[1])
+            for h in HEADS}
+
+
+def _name(taxonomy: Taxonomy, head: str, code: str) -> str:
+    label = taxonomy.labels[head].get(code)
+    return label.name if label else code

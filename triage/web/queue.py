@@ -1,0 +1,98 @@
+"""The queue's filters and order as they travel in URLs, and where "next" leads from a complaint."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from urllib.parse import parse_qsl, urlencode
+
+from sqlalchemy.orm import Session
+
+from triage.complaints import ORDERS, ComplaintFilter, list_complaints
+from triage.db import CHANNELS, STATUSES
+from triage.errors import InvalidInputError
+from triage.taxonomy import Taxonomy
+
+PAGE_SIZE = 25
+NEXT_WINDOW = 200  # how far down the queue "next" looks for the complaint after the current one
+_REVIEW = {"ya": True, "tidak": False}
+
+
+@dataclass(frozen=True)
+class QueueQuery:
+    """What the handler asked the queue for. ``status`` ``None`` shows every complaint."""
+
+    status: str | None = "pending"
+    opd: str | None = None
+    category: str | None = None
+    channel: str | None = None
+    needs_review: bool | None = None
+    order: str = "newest"
+    page: int = 1
+
+    @classmethod
+    def parse(cls, params: Mapping[str, str], taxonomy: Taxonomy) -> QueueQuery:
+        """The query in URL parameters ``params``; :class:`InvalidInputError` for a value the queue does not
+        know."""
+        def pick(name: str, allowed, what: str) -> str | None:
+            value = (params.get(name) or "").strip()
+            if not value:
+                return None
+            if value not in allowed:
+                raise InvalidInputError(f"{what} '{value}' tidak dikenal. Pilih dari daftar pada formulir "
+                                        "penyaring.")
+            return value
+
+        status = (params.get("status") or "pending").strip()
+        if status not in (*STATUSES, "semua"):
+            raise InvalidInputError(f"Status '{status}' tidak dikenal. Pilih: menunggu, sudah diputuskan "
+                                    "atau semua.")
+        review = (params.get("tinjau") or "").strip()
+        if review and review not in _REVIEW:
+            raise InvalidInputError(f"Penyaring tinjauan '{review}' tidak dikenal. Pilih: ya, tidak atau "
+                                    "semua.")
+        try:
+            page = max(1, int(params.get("hal") or 1))
+        except ValueError:
+            raise InvalidInputError("Nomor halaman harus bilangan bulat, misalnya 2.") from None
+        return cls(status=None if status == "semua" else status,
+                   opd=pick("opd", taxonomy.labels["opd"], "OPD"),
+                   category=pick("kategori", taxonomy.labels["category"], "Kategori"),
+                   channel=pick("kanal", CHANNELS, "Kanal"),
+                   needs_review=_REVIEW.get(review),
+                   order=pick("urut", ORDERS, "Urutan") or "newest",
+                   page=page)
+
+    @classmethod
+    def from_string(cls, query_string: str, taxonomy: Taxonomy) -> QueueQuery:
+        return cls.parse(dict(parse_qsl(query_string)), taxonomy)
+
+    def filter(self) -> ComplaintFilter:
+        return ComplaintFilter(status=self.status, opd=self.opd, category=self.category, channel=self.channel,
+                               needs_review=self.needs_review)
+
+    def params(self) -> dict[str, str]:
+        """URL parameters of the query, defaults left out."""
+        review = {True: "ya", False: "tidak"}.get(self.needs_review)  # type: ignore[arg-type]
+        status = "semua" if self.status is None else (None if self.status == "pending" else self.status)
+        values = {"status": status,
+                  "opd": self.opd, "kategori": self.category, "kanal": self.channel, "tinjau": review,
+                  "urut": None if self.order == "newest" else self.order,
+                  "hal": str(self.page) if self.page > 1 else None}
+        return {k: v for k, v in values.items() if v}
+
+    def string(self, **changes) -> str:
+        """The query as a URL query string (without ``?``), with ``changes`` applied."""
+        return urlencode((replace(self, **changes) if changes else self).params())
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * PAGE_SIZE
+
+
+def next_in_queue(session: Session, query: QueueQuery, after_id: int) -> int | None:
+    """The complaint after ``after_id`` in ``query``'s queue (its first if ``after_id`` is not in it)."""
+    items, _ = list_complaints(session, query.filter(), order=query.order, limit=NEXT_WINDOW)  # type: ignore[arg-type]
+    ids = [c.id for c in items]
+    rest = ids[ids.index(after_id) + 1:] if after_id in ids else ids
+    return next((i for i in rest if i != after_id), None)

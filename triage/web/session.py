@@ -1,0 +1,179 @@
+"""Web sessions: an HMAC-signed, expiring cookie that holds the API key's id, and CSRF tokens tied to it.
+
+The cookie is ``<payload>.<signature>``: the payload is base64url JSON ``{"k": key id or null, "n": nonce,
+"e": expiry (unix seconds)}``, the signature HMAC-SHA256 of it under the app's secret
+(``settings.secret_key``, or a random one per start). Nothing else is stored: every request looks the
+key up again and refuses it once revoked. A visitor who has not signed in gets a session without a key,
+so that the sign-in form has a CSRF token too; signing in starts a new session (new nonce), signing out
+ends it.
+
+A form's CSRF token is HMAC(secret, nonce): a page from another site can neither read it nor make it.
+The cookie is HttpOnly, SameSite=Lax, Secure over HTTPS, and expires with the session.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from fastapi import Depends, Form, Request
+from starlette.responses import Response
+
+from triage.apikeys import Caller
+from triage.db import ApiKey
+from triage.errors import ForbiddenError
+
+COOKIE = "triage_session"
+ANONYMOUS_SECONDS = 2 * 3600
+
+
+class SignInRequired(Exception):
+    """The request needs a signed-in handler; the web pages answer with a redirect to the sign-in form."""
+
+    def __init__(self, reason: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class WebSession:
+    """What the cookie says: the signed-in key's id (``None`` before sign-in), a nonce and the expiry."""
+
+    key_id: int | None
+    nonce: str
+    expires: int
+
+    @classmethod
+    def new(cls, key_id: int | None, seconds: int) -> WebSession:
+        return cls(key_id=key_id, nonce=secrets.token_urlsafe(16), expires=int(time.time()) + seconds)
+
+
+@dataclass(frozen=True)
+class WebUser:
+    """A signed-in handler: the caller their key stands for and the CSRF token of their forms."""
+
+    caller: Caller
+    csrf: str
+
+
+def secret_of(request: Request) -> bytes:
+    return request.app.state.web_secret
+
+
+def sign(secret: bytes, session: WebSession) -> str:
+    """The cookie value of ``session``."""
+    payload = json.dumps({"k": session.key_id, "n": session.nonce, "e": session.expires},
+                         separators=(",", ":"))
+    body = _b64(payload.encode())
+    return f"{body}.{_b64(_mac(secret, 'session', body))}"
+
+
+def unsign(secret: bytes, value: str | None, now: float | None = None) -> WebSession | None:
+    """The session in cookie ``value``, or ``None`` if it is missing, tampered with, malformed or expired."""
+    if not value or value.count(".") != 1:
+        return None
+    body, signature = value.split(".")
+    if not hmac.compare_digest(signature, _b64(_mac(secret, "session", body))):
+        return None
+    try:
+        data = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+        session = WebSession(key_id=data["k"], nonce=str(data["n"]), expires=int(data["e"]))
+    except (ValueError, KeyError, TypeError):
+        return None
+    if session.key_id is not None and not isinstance(session.key_id, int):
+        return None
+    if session.expires <= (time.time() if now is None else now):
+        return None
+    return session
+
+
+def csrf_token(secret: bytes, session: WebSession) -> str:
+    """The CSRF token that forms of ``session`` carry."""
+    return _b64(_mac(secret, "csrf", session.nonce))
+
+
+def current_session(request: Request) -> WebSession | None:
+    return unsign(secret_of(request), request.cookies.get(COOKIE))
+
+
+def set_cookie(request: Request, response: Response, session: WebSession) -> None:
+    response.set_cookie(COOKIE, sign(secret_of(request), session),
+                        max_age=max(0, session.expires - int(time.time())), path="/", httponly=True,
+                        samesite="lax", secure=request.url.scheme == "https")
+
+
+def clear_cookie(request: Request, response: Response) -> None:
+    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax",
+                           secure=request.url.scheme == "https")
+
+
+def caller_of(request: Request, key_id: int) -> Caller | None:
+    """The caller of key ``key_id`` if it exists and is not revoked (looked up on every request)."""
+    with request.app.state.sessions() as db:
+        key = db.get(ApiKey, key_id)
+        if key is None or key.revoked_at is not None:
+            return None
+        return Caller(key_id=key.id, name=key.name, role=key.role)
+
+
+def get_user(request: Request) -> WebUser:
+    """The signed-in handler; :class:`SignInRequired` without a valid session or with a revoked key."""
+    session = current_session(request)
+    if session is None or session.key_id is None:
+        raise SignInRequired("")
+    caller = caller_of(request, session.key_id)
+    if caller is None:
+        raise SignInRequired("Kunci API Anda sudah dicabut atau dihapus. Masuk lagi dengan kunci yang "
+                             "berlaku.")
+    return WebUser(caller=caller, csrf=csrf_token(secret_of(request), session))
+
+
+def check_csrf(request: Request, token: str) -> None:
+    """:class:`ForbiddenError` unless ``token`` is the CSRF token of the request's session and the request
+    does not come from another origin."""
+    origin = request.headers.get("origin")
+    if origin and origin != "null" and urlsplit(origin).netloc != request.headers.get("host", ""):
+        raise ForbiddenError("Formulir dikirim dari situs lain dan ditolak. Buka halaman ini langsung, lalu "
+                             "kirim lagi.")
+    session = current_session(request)
+    expected = csrf_token(secret_of(request), session) if session is not None else ""
+    if not expected or not token or not hmac.compare_digest(token, expected):
+        raise ForbiddenError("Formulir kedaluwarsa atau tidak sah (token CSRF tidak cocok). Muat ulang "
+                             "halaman, lalu kirim lagi.")
+
+
+def post_user(request: Request, user: Annotated[WebUser, Depends(get_user)],
+              csrf: Annotated[str, Form()] = "") -> WebUser:
+    """The signed-in handler of a form post whose CSRF token checks out."""
+    check_csrf(request, csrf)
+    return user
+
+
+def require_admin(user: Annotated[WebUser, Depends(get_user)]) -> WebUser:
+    user.caller.require("admin")
+    return user
+
+
+def new_secret(configured: str) -> bytes:
+    """The signing secret: the configured one, else a random one (sessions then end when the process does)."""
+    return configured.encode() if configured else secrets.token_bytes(32)
+
+
+def _mac(secret: bytes, purpose: str, message: str) -> bytes:
+    return hmac.new(secret, f"triage.web.{purpose}|{message}".encode(), hashlib.sha256).digest()
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+UserDep = Annotated[WebUser, Depends(get_user)]
+PostUserDep = Annotated[WebUser, Depends(post_user)]
+AdminUserDep = Annotated[WebUser, Depends(require_admin)]

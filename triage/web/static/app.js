@@ -1,0 +1,80 @@
+/* triage web pages: keyboard shortcuts, local times, small form helpers. No dependencies, no build step.
+   Shortcuts are single keys, ignored while typing in a form field and when a modifier key is held:
+   an element with data-key="x" is clicked (links, buttons) or focused (fields) when "x" is pressed;
+   on the queue, j/k move between the rows. */
+(function () {
+  "use strict";
+
+  function isField(el) {
+    return !!el && (el.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName));
+  }
+
+  function moveRow(step) {
+    var links = Array.prototype.slice.call(document.querySelectorAll("[data-row] a.row-link"));
+    if (!links.length) { return false; }
+    var i = links.indexOf(document.activeElement);
+    var next = i < 0 ? (step > 0 ? 0 : links.length - 1) : Math.min(links.length - 1, Math.max(0, i + step));
+    links[next].focus();
+    links[next].scrollIntoView({block: "nearest"});
+    return true;
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (event.ctrlKey || event.metaKey || event.altKey || event.defaultPrevented) { return; }
+    var target = event.target;
+    if (isField(target)) {
+      if (event.key === "Escape") { target.blur(); }
+      return;
+    }
+    var key = event.key;
+    if (document.body.dataset.page === "queue" && (key === "j" || key === "k")) {
+      if (moveRow(key === "j" ? 1 : -1)) { event.preventDefault(); }
+      return;
+    }
+    if (key === "?") {
+      var help = document.getElementById("pintasan");
+      if (help) { event.preventDefault(); help.focus(); help.scrollIntoView(); }
+      return;
+    }
+    if (!/^[a-z]$/.test(key)) { return; }
+    var element = document.querySelector('[data-key="' + key + '"]');
+    if (!element) { return; }
+    event.preventDefault();
+    element.focus();
+    if (!isField(element)) { element.click(); }
+  });
+
+  // Ctrl+Enter in a text area submits its form.
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && event.target.tagName === "TEXTAREA"
+        && event.target.form) {
+      event.preventDefault();
+      event.target.form.requestSubmit();
+    }
+  });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    // Times come as UTC text; show them in the reader's own time zone.
+    document.querySelectorAll("time[datetime]").forEach(function (el) {
+      var moment = new Date(el.getAttribute("datetime"));
+      if (isNaN(moment)) { return; }
+      el.title = el.textContent;
+      el.textContent = moment.toLocaleString("id-ID", {day: "2-digit", month: "short", year: "numeric",
+                                                       hour: "2-digit", minute: "2-digit"});
+    });
+    // The intake form's "received at" is in the browser's zone.
+    document.querySelectorAll('input[name="tz_offset"]').forEach(function (el) {
+      el.value = String(new Date().getTimezoneOffset());
+    });
+    // A form marked data-once is sent once: a double click does not record two decisions.
+    document.querySelectorAll("form[data-once]").forEach(function (form) {
+      form.addEventListener("submit", function (event) {
+        if (form.dataset.sent) { event.preventDefault(); return; }
+        form.dataset.sent = "1";
+      });
+    });
+    document.querySelectorAll("[data-print]").forEach(function (el) {
+      el.addEventListener("click", function () { window.print(); });
+    });
+  });
+}());
