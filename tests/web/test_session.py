@@ -138,3 +138,12 @@ def test_statistics_are_for_admins(client, handler, admin):
 
     sign_in(client, admin)
     assert client.get("/statistik").status_code == 200
+
+
+def test_without_a_configured_secret_every_worker_shares_one_kept_in_the_state_dir(tmp_path):
+    from triage.web.session import new_secret
+
+    first = new_secret("", tmp_path / "web-secret")
+    assert new_secret("", tmp_path / "web-secret") == first  # another worker, or a restart
+    assert (tmp_path / "web-secret").stat().st_mode & 0o777 == 0o600
+    assert new_secret("configured", tmp_path / "web-secret") == b"configured"

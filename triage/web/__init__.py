@@ -27,18 +27,15 @@ log = logging.getLogger(__name__)
 
 def install(app: FastAPI, settings: Settings) -> None:
     """Serve the web pages and their static files from ``app``; sessions are signed with
-    ``settings.secret_key`` (a random key per start when it is empty: set one for several workers)."""
-    if not settings.secret_key and settings.workers > 1:
-        log.warning("TRIAGE_SECRET_KEY is not set: each of the %d workers signs web sessions with a key of "
-                    "its own, so handlers will be signed out at random. Set one secret for all workers.",
-                    settings.workers)
+    ``settings.secret_key``, else a secret made once and kept in ``settings.state_dir`` (shared by every
+    worker and kept across restarts)."""
     # Imported here, not at the top: the pages use triage.api's dependencies, and triage.api's create_app
     # calls this function, so a top-level import would be circular.
     from triage.web import pages, statistics
     from triage.web.render import STATIC_DIR
     from triage.web.session import new_secret
 
-    app.state.web_secret = new_secret(settings.secret_key)
+    app.state.web_secret = new_secret(settings.secret_key, settings.state_dir / "web-secret")
     app.include_router(pages.router)
     app.include_router(statistics.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -17,9 +17,11 @@ import base64
 import hashlib
 import hmac
 import json
+import os
 import secrets
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -161,9 +163,27 @@ def require_admin(user: Annotated[WebUser, Depends(get_user)]) -> WebUser:
     return user
 
 
-def new_secret(configured: str) -> bytes:
-    """The signing secret: the configured one, else a random one (sessions then end when the process does)."""
-    return configured.encode() if configured else secrets.token_bytes(32)
+def new_secret(configured: str, keep_in: Path | None = None) -> bytes:
+    """The signing secret: the configured one; else one kept in the file ``keep_in`` (made once, readable by
+    the owner only), so that every worker and every restart share it; else a random one per process."""
+    if configured:
+        return configured.encode()
+    if keep_in is None:
+        return secrets.token_bytes(32)
+    keep_in.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(keep_in, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:  # the first worker to start writes it; the others read it
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+    for _ in range(50):  # another worker may be between creating and writing the file
+        value = keep_in.read_text().strip()
+        if value:
+            return value.encode()
+        time.sleep(0.01)
+    raise RuntimeError(f"{keep_in} is empty; remove it or set TRIAGE_SECRET_KEY.")
 
 
 def _mac(secret: bytes, purpose: str, message: str) -> bytes:
