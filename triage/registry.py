@@ -157,11 +157,18 @@ class ModelRegistry:
                                       "Restore it or remove the version.") from None
         return ModelInfo(version=version, path=path, metadata=metadata)
 
-    def load(self, version: str | None, deployment: Taxonomy) -> tuple[object, ModelInfo]:
-        """Verify and load ``version`` (``None``: the serving one) for ``deployment``."""
+    def load(self, version: str | None, deployment: Taxonomy, *,
+             accept_older_taxonomy: bool = False) -> tuple[object, ModelInfo]:
+        """Verify and load ``version`` (``None``: the serving one) for ``deployment``.
+
+        ``accept_older_taxonomy`` (retraining only, never serving) also loads a model trained for another
+        taxonomy whose codes are all codes of ``deployment`` still (a deployment that has since added codes),
+        so that it can be compared with a challenger trained for the new taxonomy.
+        """
         info = self.info(version or self.current_version())
         meta = info.metadata
-        if meta.get("taxonomy_sha256") != deployment.hash:
+        other_taxonomy = meta.get("taxonomy_sha256") != deployment.hash
+        if other_taxonomy and not accept_older_taxonomy:
             raise ModelMismatchError(
                 f"Model '{info.version}' was trained for deployment '{meta.get('deployment')}' with other codes "
                 f"than deployment '{deployment.code}' has now. Retrain for this taxonomy (`triage train "
@@ -181,6 +188,15 @@ class ModelRegistry:
             model = joblib.load(file)
         except Exception as exc:  # a pickle that passes the checksum but cannot load: still a clear message
             raise ModelIntegrityError(f"{file} could not be loaded ({type(exc).__name__}: {exc}).") from None
+        if other_taxonomy:
+            gone = {head: sorted(set(map(str, model.classes_[head])) - set(deployment.codes(head)))
+                    for head in model.classes_}
+            gone = {head: codes for head, codes in gone.items() if codes}
+            if gone:
+                listed = "; ".join(f"{head}: {', '.join(codes)}" for head, codes in gone.items())
+                raise ModelMismatchError(
+                    f"Model '{info.version}' predicts codes that deployment '{deployment.code}' no longer has "
+                    f"({listed}); it cannot be compared on the new taxonomy.")
         return model, info
 
     # -- the pointer --------------------------------------------------------------------------------

@@ -35,10 +35,23 @@ class Settings(BaseSettings):
     workers: int = Field(1, description="Worker processes of `triage serve` (each loads the model).")
     model_check_seconds: float = Field(1.0, description="How often a worker looks for a newly promoted model.")
     session_hours: int = Field(12, description="How long a web sign-in lasts.")
-    secret_key: str = Field("", description="Key that signs web session cookies; generated per start if empty.")
+    secret_key: str = Field("", description="Key that signs web session cookies; if empty, one is made once and "
+                                            "kept in state_dir/web-secret.")
+    state_dir: Path = Field(PROJECT_ROOT / "var", description="Where the service keeps its own files (web secret, job locks).")
     retrain_tolerance: float = Field(0.01, description="How much worse a challenger may be on a head and still pass.")
     retrain_min_examples: int = Field(10, description="Examples a new code needs before retraining learns it.")
-    retrain_recent_holdout: int = Field(200, description="Most recent decisions held out to compare models.")
+    retrain_recent_holdout: int = Field(200, description="Most recent decisions held out to compare models "
+                                                         "(at most a quarter of the decisions).")
+    retrain_confidence: float = Field(0.95, description="A challenger fails a head only if it is worse beyond the "
+                                                        "tolerance with this confidence (paired bootstrap); 0 "
+                                                        "compares the figures alone.")
+    retrain_seed_tolerance: float = Field(0.03, description="How much worse a challenger may be on a head of the "
+                                                            "seed test split (older, possibly outdated labels).")
+    retrain_similarity: float = Field(0.2, description="Cosine similarity (of stem n-grams) at which a decision "
+                                                       "that corrected a code counts against a seed complaint.")
+    retrain_overrule_votes: int = Field(3, description="Similar corrections it takes to overrule a seed complaint.")
+    retrain_decision_weight: float = Field(1.0, description="Weight of a handler's decision in training, relative "
+                                                           "to a seed complaint's 1.")
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
