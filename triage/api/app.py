@@ -14,10 +14,11 @@ from starlette.concurrency import run_in_threadpool
 
 from triage import __version__
 from triage.api import errors
-from triage.api.routes import complaints, health, reference
+from triage.api.routes import complaints, health, reference, retrain
 from triage.db import make_engine, make_sessions, upgrade
 from triage.serving import ModelHolder
 from triage.settings import Settings, get_settings
+from triage.web import install as install_web
 
 DESCRIPTION = """Routing suggestions for citizens' complaints: category, responsible OPD and form of
 maladministration. A handler confirms or corrects each suggestion; the decisions are kept as labelled history.
@@ -50,4 +51,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(complaints.router)
     app.include_router(reference.router)
+    app.include_router(retrain.router)
+    install_web(app, settings)  # the handlers' web pages and their static files
     return app
