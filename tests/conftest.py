@@ -4,14 +4,26 @@
 * ``shipped``: the shipped model, loaded once (model-tier tests read its behaviour).
 * ``small_corpus``: a stratified slice of the seed training split, for tests that train their own model.
 * ``shared_dir``: ../shared when present (real corpora); tests needing it skip cleanly without it.
+* ``postgres_url``: a throwaway PostgreSQL database for the session (``TRIAGE_TEST_POSTGRES_URL`` or
+  postgres@127.0.0.1:5432), dropped at its end; tests needing it skip when no server answers.
+* ``database_url``: an empty, migrated database for one test: a new SQLite file, and again PostgreSQL.
+* ``start_server``: ``triage serve`` as a real process on a free loopback port, stopped after the test.
 """
 
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
+from sqlalchemy import create_engine, make_url, text
 
 from triage.dataset import LabelledSet, read_jsonl
 from triage.settings import PROJECT_ROOT
@@ -19,6 +31,8 @@ from triage.suggest import Suggester
 from triage.taxonomy import load_taxonomy
 
 TRAINING_DIR = PROJECT_ROOT / "training_data" / "kukar"
+DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+TRIAGE = [sys.executable, "-m", "triage"]
 SHIPPED_MODELS = PROJECT_ROOT / "models"
 
 
@@ -92,3 +106,90 @@ def tiny_model(learnable_corpus, taxonomy):
     from triage.train import build_model
 
     return build_model(taxonomy).fit(learnable_corpus.texts, learnable_corpus.y())
+
+
+# -- databases -----------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """URL of a PostgreSQL database made for this test session (dropped at its end); skips if unreachable."""
+    from triage.db import upgrade
+
+    server = make_url(os.environ.get("TRIAGE_TEST_POSTGRES_URL", DEFAULT_POSTGRES))
+    admin = create_engine(server, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+    name = f"triage_test_{uuid.uuid4().hex[:12]}"
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # any connection failure: no PostgreSQL here
+        admin.dispose()
+        pytest.skip(f"PostgreSQL not reachable at {server.render_as_string(hide_password=True)}: "
+                    f"{type(exc).__name__}")
+    url = server.set(database=name).render_as_string(hide_password=False)
+    upgrade(url)
+    try:
+        yield url
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path) -> str:
+    """An empty, migrated database: a new SQLite file, or the session's PostgreSQL database emptied."""
+    from triage.db import make_engine, upgrade
+
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'triage.db'}"
+        upgrade(url)
+        return url
+    url = request.getfixturevalue("postgres_url")
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("TRUNCATE decisions, complaints, api_keys RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    return url
+
+
+# -- a real server -------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def triage_cli() -> Callable[..., str]:
+    """``triage_cli(*args, env=...)`` runs the ``triage`` command and returns its stdout (fails on an error)."""
+    def run(*args: str, env: dict) -> str:
+        return subprocess.run([*TRIAGE, *args], env=env, capture_output=True, text=True, check=True).stdout
+    return run
+
+
+@pytest.fixture
+def start_server(tmp_path) -> Iterator[Callable[..., str]]:
+    """``start_server(env, workers=2)`` runs ``triage serve`` on a free loopback port with ``env`` and returns
+    its base URL once ``/healthz`` answers; every server started is stopped after the test."""
+    running = []
+
+    def start(env: dict, workers: int = 2) -> str:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        log_path = tmp_path / f"server-{port}.log"
+        log = open(log_path, "w")
+        process = subprocess.Popen([*TRIAGE, "serve", "--port", str(port), "--workers", str(workers),
+                                    "--no-access-log"], env=env, stdout=log, stderr=subprocess.STDOUT)
+        running.append((process, log))
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, log_path.read_text()
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    return base
+            except httpx.TransportError:
+                time.sleep(0.2)
+            assert time.monotonic() < deadline, "triage serve did not answer within 60 s"
+
+    yield start
+    for process, log in running:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()

@@ -8,61 +8,19 @@ cannot be reached the PostgreSQL runs are skipped.
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.orm import Session
 
 from triage.api import create_app
 from triage.apikeys import create_key
-from triage.db import make_engine, make_sessions, upgrade
+from triage.db import make_engine, make_sessions
 from triage.settings import PROJECT_ROOT, Settings
 
-DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 COMPLAINT = "Jalan poros di Desa Loa Kulu rusak berlubang besar sudah enam bulan tidak diperbaiki Dinas PU."
-
-
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """URL of a PostgreSQL database made for this test session (dropped at its end); skips if unreachable."""
-    server = make_url(os.environ.get("TRIAGE_TEST_POSTGRES_URL", DEFAULT_POSTGRES))
-    admin = create_engine(server, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
-    name = f"triage_test_{uuid.uuid4().hex[:12]}"
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # any connection failure: no PostgreSQL here
-        admin.dispose()
-        pytest.skip(f"PostgreSQL not reachable at {server.render_as_string(hide_password=True)}: "
-                    f"{type(exc).__name__}")
-    url = server.set(database=name).render_as_string(hide_password=False)
-    upgrade(url)
-    try:
-        yield url
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path) -> str:
-    """An empty, migrated database: a new SQLite file, or the session's PostgreSQL database emptied."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'triage.db'}"
-        upgrade(url)
-        return url
-    url = request.getfixturevalue("postgres_url")
-    engine = make_engine(url)
-    with engine.begin() as connection:
-        connection.execute(text("TRUNCATE decisions, complaints, api_keys RESTART IDENTITY CASCADE"))
-    engine.dispose()
-    return url
 
 
 @pytest.fixture

@@ -3,48 +3,16 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
 import time
 
 import httpx
 import pytest
 
-TRIAGE = [sys.executable, "-c", "from triage.cli import main; main()"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
-def served(tmp_path):
+def served(tmp_path, start_server, triage_cli):
     env = os.environ | {"TRIAGE_DATABASE_URL": f"sqlite:///{tmp_path / 'var' / 'triage.db'}"}
-    token = subprocess.run([*TRIAGE, "apikey", "create", "--name", "serve-test", "--role", "handler"], env=env,
-                           capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
-    port = free_port()
-    log = open(tmp_path / "server.log", "w")
-    process = subprocess.Popen([*TRIAGE, "serve", "--port", str(port), "--workers", "2", "--no-access-log"],
-                               env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, (tmp_path / "server.log").read_text()
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-            assert time.monotonic() < deadline, "triage serve did not answer within 60 s"
-        yield base, token
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
+    token = triage_cli("apikey", "create", "--name", "serve-test", "--role", "handler", env=env).splitlines()[-1]
+    return start_server(env, workers=2), token
 
 
 def test_serve_answers_on_a_kept_alive_connection_without_delayed_ack_stalls(served):

@@ -6,9 +6,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -20,18 +17,11 @@ from triage.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.slow  # trains models or runs the service
 
-TRIAGE = [sys.executable, "-m", "triage"]
 TEXT = "Lampu jalan di Jl. Mulawarman Tenggarong mati sudah dua minggu, malam gelap gulita."
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
-def served(tmp_path):
+def served(tmp_path, start_server, triage_cli):
     """``triage serve --workers 2`` on a free port, over a registry holding kukar-seed and kukar-next."""
     models = tmp_path / "models"
     shutil.copytree(PROJECT_ROOT / "models" / "kukar-seed", models / "kukar-seed")
@@ -40,31 +30,11 @@ def served(tmp_path):
     (models / "kukar-next" / "metadata.json").write_text(json.dumps(meta | {"version": "kukar-next"}))
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRIAGE_")} | {
         "TRIAGE_DATABASE_URL": f"sqlite:///{tmp_path / 'triage.db'}", "TRIAGE_MODELS_DIR": str(models)}
-    token = subprocess.run([*TRIAGE, "apikey", "create", "--name", "swap", "--role", "handler"], env=env,
-                           capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
-    port = free_port()
-    log = open(tmp_path / "server.log", "w")
-    process = subprocess.Popen([*TRIAGE, "serve", "--port", str(port), "--workers", "2", "--no-access-log"],
-                               env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, (tmp_path / "server.log").read_text()
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-            assert time.monotonic() < deadline, "triage serve did not answer within 60 s"
-        yield base, {"Authorization": f"Bearer {token}"}, env
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
+    token = triage_cli("apikey", "create", "--name", "swap", "--role", "handler", env=env).splitlines()[-1]
+    return start_server(env, workers=2), {"Authorization": f"Bearer {token}"}, env
 
 
-def test_every_worker_switches_to_a_promoted_model_without_failing_a_request(served):
+def test_every_worker_switches_to_a_promoted_model_without_failing_a_request(served, triage_cli):
     base, headers, env = served
     outcomes: list[tuple[float, int, str | None]] = []
     stop = threading.Event()
@@ -85,10 +55,8 @@ def test_every_worker_switches_to_a_promoted_model_without_failing_a_request(ser
     try:
         time.sleep(1.0)
         promoting_at = time.monotonic()
-        promoted = subprocess.run([*TRIAGE, "models", "promote", "kukar-next"], env=env, capture_output=True,
-                                  text=True)
+        triage_cli("models", "promote", "kukar-next", env=env)
         promoted_at = time.monotonic()
-        assert promoted.returncode == 0, promoted.stderr
         # Every worker looks at the pointer at most once a second: after 2 s all must serve kukar-next.
         deadline = promoted_at + 30
         while time.monotonic() < deadline:

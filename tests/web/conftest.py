@@ -23,9 +23,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import text
 
-from tests.api.conftest import postgres_url  # noqa: F401  (the session's throwaway PostgreSQL database)
 from triage.api import create_app
 from triage.apikeys import create_key
 from triage.db import make_engine, make_sessions, upgrade
@@ -79,21 +77,6 @@ def csrf_of(html: str) -> str:
 
 
 # -- fast tier: TestClient ----------------------------------------------------------------------------
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path) -> str:
-    """An empty, migrated database: a new SQLite file, or the session's PostgreSQL database emptied."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'triage.db'}"
-        upgrade(url)
-        return url
-    url = request.getfixturevalue("postgres_url")
-    engine = make_engine(url)
-    with engine.begin() as connection:
-        connection.execute(text("TRUNCATE decisions, complaints, api_keys RESTART IDENTITY CASCADE"))
-    engine.dispose()
-    return url
 
 
 @pytest.fixture
