@@ -46,7 +46,7 @@ def test_evaluate_json_reports_only_the_heads_in_the_file(tmp_path):
 @pytest.mark.parametrize("content, expected", [
     ('{"text": "jalan rusak", "opd": "dpupr"}\n{"text": "x", "opd": \n', r"line 2: not valid JSON"),
     ('{"text": "jalan rusak", "opd": "dpupr"}\n{"text": "lampu mati", "opd": "dinas-pu2"}\n',
-     r"line 2, field 'opd': 'dinas-pu2' is not a opd code of deployment 'kukar'"),
+     r"line 2, field 'opd': 'dinas-pu2' is not an opd code of deployment 'kukar'"),
     ('{"text": "", "opd": "dpupr"}\n', r"line 1, field 'text': expected a non-empty string"),
     ('{"text": "jalan rusak", "opd": "dpupr"}\n{"text": "lampu mati"}\n', r"line 2, field 'opd': missing"),
     ('["jalan rusak"]\n', r"line 1: expected a JSON object"),

@@ -36,7 +36,7 @@ def test_protected_words_cover_places_and_acronyms(taxonomy):
 
 
 def test_unknown_code_names_the_known_ones(taxonomy):
-    with pytest.raises(UnknownCodeError, match="'dinas-pu2' is not a opd code of deployment 'kukar'. Known codes: dinkes"):
+    with pytest.raises(UnknownCodeError, match="'dinas-pu2' is not an opd code of deployment 'kukar'. Known codes: dinkes"):
         taxonomy.check("opd", "dinas-pu2")
 
 

@@ -68,7 +68,8 @@ class Taxonomy:
         except KeyError:
             known = ", ".join(self.labels[head])
             raise UnknownCodeError(
-                f"'{code}' is not a {head} code of deployment '{self.code}'. Known codes: {known}.",
+                f"'{code}' is not {'an' if head == 'opd' else 'a'} {head} code of deployment '{self.code}'. "
+                f"Known codes: {known}.",
                 head=head, code=code,
             ) from None
 
