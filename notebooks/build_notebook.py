@@ -16,7 +16,6 @@ Figures are on `training_data/kukar/test.jsonl` (held out), and on the Surabaya 
 `triage realdata build` has made it."""),
     ("code", """import json
 from collections import Counter
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -68,7 +67,10 @@ for head in HEADS:
     ys = [correct[which == b].mean() for b in range(10) if (which == b).any()]
     ax.plot(xs, ys, marker="o", label=f"{head} (ECE {report[head]['ece']:.3f})")
 ax.plot([0, 1], [0, 1], color="grey", linestyle="--")
-ax.set_xlabel("confidence"); ax.set_ylabel("accuracy"); ax.legend(); plt.show()"""),
+ax.set_xlabel("confidence")
+ax.set_ylabel("accuracy")
+ax.legend()
+plt.show()"""),
     ("md", "## What the `needs_review` threshold buys\nFor each threshold: the share of complaints not flagged (coverage) and how often those are right. The dot is the threshold the model chose on out-of-fold training predictions."),
     ("code", """fig, axes = plt.subplots(1, 3, figsize=(18, 5))
 grid = np.linspace(0, 1, 101)
@@ -76,10 +78,13 @@ for ax, head in zip(axes, HEADS):
     correct = predicted[head] == np.asarray(test.labels[head], dtype=object)
     coverage = [(confidence[head] >= t).mean() for t in grid]
     accuracy = [correct[confidence[head] >= t].mean() if (confidence[head] >= t).any() else np.nan for t in grid]
-    ax.plot(grid, coverage, label="coverage"); ax.plot(grid, accuracy, label="accuracy of not flagged")
+    ax.plot(grid, coverage, label="coverage")
+    ax.plot(grid, accuracy, label="accuracy of not flagged")
     t = model.thresholds_[head]
     ax.scatter([t, t], [(confidence[head] >= t).mean(), correct[confidence[head] >= t].mean()], color="black")
-    ax.set_title(f"{head}: threshold {t:.2f}"); ax.set_xlabel("threshold"); ax.legend()
+    ax.set_title(f"{head}: threshold {t:.2f}")
+    ax.set_xlabel("threshold")
+    ax.legend()
 plt.show()"""),
     ("md", "## Real text nobody here wrote (Surabaya)\nOnly when `evaluation/surabaya.jsonl` exists (`triage realdata build`)."),
     ("code", """real_file = PROJECT_ROOT / "evaluation" / "surabaya.jsonl"

@@ -1,6 +1,5 @@
 """The model: behaviour of the shipped model, and the estimator contract."""
 
-import numpy as np
 import pytest
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV

@@ -58,7 +58,7 @@ def read_jsonl(path: str | Path, taxonomy: Taxonomy) -> LabelledSet:
     """Read and validate a labelled JSONL file against ``taxonomy``."""
     path = Path(path)
     if not path.is_file():
-        raise DataError(f"file not found. Expected a JSON Lines file of labelled complaints.", path=str(path))
+        raise DataError("file not found. Expected a JSON Lines file of labelled complaints.", path=str(path))
     texts: list[str] = []
     ids: list[str] = []
     extra: list[dict] = []

@@ -11,9 +11,9 @@ from collections import Counter, defaultdict
 import pytest
 
 from triage.settings import PROJECT_ROOT
+from triage.taxonomy import HEADS
 
 TRAINING_DIR = PROJECT_ROOT / "training_data" / "kukar"
-from triage.taxonomy import HEADS
 
 REQUIRED = ("id", "text", "category", "opd", "maladministration")
 

@@ -1,7 +1,7 @@
 """complaints, decisions and api keys
 
 Revision ID: 0001
-Revises: 
+Revises: (none)
 Create Date: 2026-11-23
 
 Timestamps are naive UTC (triage.db.UTCDateTime); the suggestion is JSON (JSONB on PostgreSQL).
