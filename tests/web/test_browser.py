@@ -127,7 +127,9 @@ def test_a_complaint_can_be_confirmed_with_the_keyboard_alone(live, context_fact
                              "gelap dan rawan kecelakaan.", channel="sms")
     page = context_factory().new_page()
     page.goto(f"{live.url}/masuk")
-    page.keyboard.type(live.handler.token)  # the key field has focus on arrival
+    # The key field takes focus on arrival (autofocus); wait for it, as a person would see the cursor.
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'api_key'")
+    page.keyboard.type(live.handler.token)
     page.keyboard.press("Enter")
     page.wait_for_url(f"{live.url}/antrean")
 
