@@ -150,8 +150,11 @@ def prepare(input: str | Path, output: str | Path, *, input_format: str | None =
     input, output = Path(input).resolve(), Path(output).resolve()
     if not input.is_file():
         raise DataError("no such input file.", path=str(input))
-    if input == output:
-        raise DataError("the output would overwrite the input; write it elsewhere.", path=str(input))
+    errors_file = output.with_name(f"{output.stem}.errors.csv")
+    parts = output.parent / f".{output.name}.parts"
+    if input in (output, errors_file) or parts in input.parents:
+        raise DataError(f"the job would overwrite its own input (output {output.name}, bad rows to "
+                        f"{errors_file.name}); write the output elsewhere.", path=str(input))
     if chunk_size < 1:
         raise DataError(f"chunk size must be at least 1 row; got {chunk_size}.", path=str(input))
     fmt = format_of(input, input_format)

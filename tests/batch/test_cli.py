@@ -128,3 +128,16 @@ def test_an_unreachable_scheduler_is_a_one_line_error(tmp_path, cli):
     assert result.returncode == 2
     assert result.stderr.startswith("error: cannot reach the Dask scheduler at tcp://127.0.0.1:9")
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_a_job_never_writes_over_its_own_input(tmp_path):
+    """Re-running the fixed errors file of an earlier job into that job's output must not delete it."""
+    import subprocess
+    import sys
+
+    fixed = tmp_path / "res.errors.csv"
+    fixed.write_text("id,text\n1,jalan rusak parah di desa kami\n")
+    result = subprocess.run([sys.executable, "-m", "triage", "batch", str(fixed), "-o", str(tmp_path / "res.csv")],
+                            capture_output=True, text=True)
+    assert result.returncode == 2 and "overwrite its own input" in result.stderr
+    assert fixed.read_text().startswith("id,text")

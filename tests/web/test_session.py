@@ -147,3 +147,15 @@ def test_without_a_configured_secret_every_worker_shares_one_kept_in_the_state_d
     assert new_secret("", tmp_path / "web-secret") == first  # another worker, or a restart
     assert (tmp_path / "web-secret").stat().st_mode & 0o777 == 0o600
     assert new_secret("configured", tmp_path / "web-secret") == b"configured"
+
+
+def test_made_up_cookies_and_form_tokens_in_any_characters_are_refused_not_crashed(client, handler):
+    from triage.web.session import unsign
+
+    assert unsign(b"secret", "\u00e9.\u00e9") is None
+    response = client.get("/antrean", headers={"cookie": "triage_session=\u00e9.\u00e9".encode()},
+                          follow_redirects=False)
+    assert response.status_code == 303
+    client.get("/masuk")
+    response = client.post("/masuk", data={"api_key": handler.token, "csrf": "é"})
+    assert response.status_code == 403 and "token CSRF" in response.text

@@ -82,7 +82,7 @@ def unsign(secret: bytes, value: str | None, now: float | None = None) -> WebSes
     if not value or value.count(".") != 1:
         return None
     body, signature = value.split(".")
-    if not hmac.compare_digest(signature, _b64(_mac(secret, "session", body))):
+    if not _same(signature, _b64(_mac(secret, "session", body))):
         return None
     try:
         data = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
@@ -146,7 +146,7 @@ def check_csrf(request: Request, token: str) -> None:
                              "kirim lagi.")
     session = current_session(request)
     expected = csrf_token(secret_of(request), session) if session is not None else ""
-    if not expected or not token or not hmac.compare_digest(token, expected):
+    if not expected or not token or not _same(token, expected):
         raise ForbiddenError("Formulir kedaluwarsa atau tidak sah (token CSRF tidak cocok). Muat ulang "
                              "halaman, lalu kirim lagi.")
 
@@ -184,6 +184,11 @@ def new_secret(configured: str, keep_in: Path | None = None) -> bytes:
             return value.encode()
         time.sleep(0.01)
     raise RuntimeError(f"{keep_in} is empty; remove it or set TRIAGE_SECRET_KEY.")
+
+
+def _same(given: str, expected: str) -> bool:
+    """Constant-time comparison that also takes what a client made up (non-ASCII included)."""
+    return hmac.compare_digest(given.encode("utf-8", "surrogatepass"), expected.encode("utf-8"))
 
 
 def _mac(secret: bytes, purpose: str, message: str) -> bytes:
