@@ -79,3 +79,12 @@ def test_saving_over_an_existing_version_is_refused(registry, tiny_model, taxono
     registry.save(tiny_model, deployment=taxonomy, metadata={}, version="v1")
     with pytest.raises(ModelError, match="already exists"):
         registry.save(tiny_model, deployment=taxonomy, metadata={}, version="v1")
+
+
+@pytest.mark.parametrize("version", ["../elsewhere/evil", "/etc", ".hidden", "a/b", ""])
+def test_a_version_is_a_name_never_a_path(registry, tiny_model, taxonomy, version):
+    registry.save(tiny_model, deployment=taxonomy, metadata={}, version="v1")
+    with pytest.raises(ModelNotFoundError, match="not a model version name"):
+        registry.promote(version)
+    with pytest.raises(ModelError, match="cannot name a model version"):
+        registry.save(tiny_model, deployment=taxonomy, metadata={}, version=version or "a/b")

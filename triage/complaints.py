@@ -61,10 +61,21 @@ def check_text(text: object, max_chars: int | None = None) -> str:
     """Return ``text`` if a complaint may carry it, else raise :class:`InvalidInputError`."""
     if not isinstance(text, str) or not text.strip():
         raise InvalidInputError("Teks pengaduan kosong. Tuliskan isi pengaduan warga sebelum mengirim.")
+    if "\x00" in text or not _encodable(text):
+        raise InvalidInputError("Teks pengaduan berisi karakter yang tidak sah (karakter kosong atau pengkodean "
+                                "rusak). Salin ulang teksnya dari sumber aslinya.")
     if max_chars is not None and len(text) > max_chars:
         raise InvalidInputError(f"Teks pengaduan terlalu panjang: {len(text)} karakter, batasnya {max_chars} "
                                 "karakter. Ringkas teksnya atau pecah menjadi beberapa pengaduan.")
     return text
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: no database can store it
+        return False
+    return True
 
 
 def create_complaint(session: Session, suggester: Suggester, text: str, *, external_id: str | None = None,
@@ -137,10 +148,15 @@ def enqueue_complaints(session: Session,
 
 def get_complaint(session: Session, complaint_id: int) -> Complaint:
     """The complaint ``complaint_id``; :class:`NotFoundError` if there is none."""
-    complaint = session.get(Complaint, complaint_id)
+    complaint = session.get(Complaint, complaint_id) if 0 < complaint_id <= _LARGEST_ID else None
     if complaint is None:
-        raise NotFoundError(f"Pengaduan dengan id {complaint_id} tidak ditemukan. Periksa nomor pengaduannya.")
+        raise complaint_not_found(complaint_id)
     return complaint
+
+
+def complaint_not_found(complaint_id: int) -> NotFoundError:
+    """The error for an id no complaint has (any integer, however large)."""
+    return NotFoundError(f"Pengaduan dengan id {complaint_id} tidak ditemukan. Periksa nomor pengaduannya.")
 
 
 def list_complaints(session: Session, where: ComplaintFilter = ComplaintFilter(), *, order: Order = "newest",
@@ -159,11 +175,21 @@ def list_complaints(session: Session, where: ComplaintFilter = ComplaintFilter()
         query = query.order_by(Complaint.min_confidence.asc(), Complaint.id.desc())
     else:
         query = query.order_by(Complaint.received_at.desc(), Complaint.id.desc())
+    offset = min(max(offset, 0), _LARGEST_ID)  # past the end is an empty page, not a database error
     return list(session.scalars(query.limit(limit).offset(offset))), total
+
+
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
+"""Dates a filter may name: complaints are not older, and a later one is a typing error."""
+_LARGEST_ID = 2**63 - 1
 
 
 def day_range(date_from: date | None, date_to: date | None) -> tuple[datetime | None, datetime | None]:
     """``[start, end)`` in UTC covering whole days ``date_from`` .. ``date_to`` (inclusive)."""
+    for day in (date_from, date_to):
+        if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+            raise InvalidInputError(f"Tanggal {day} di luar rentang yang dilayani ({FIRST_DAY} sampai {LAST_DAY}). "
+                                    "Periksa tahunnya.")
     start = datetime.combine(date_from, time.min, timezone.utc) if date_from else None
     end = datetime.combine(date_to + timedelta(days=1), time.min, timezone.utc) if date_to else None
     if start and end and end <= start:

@@ -15,9 +15,8 @@ from datetime import date
 from sqlalchemy import Integer, cast, func, select, update
 from sqlalchemy.orm import Session
 
-from triage.complaints import day_range
+from triage.complaints import complaint_not_found, day_range
 from triage.db import STATUSES, Complaint, Decision, utcnow
-from triage.errors import NotFoundError
 from triage.taxonomy import HEADS, Taxonomy
 
 
@@ -43,10 +42,12 @@ def record_decision(session: Session, taxonomy: Taxonomy, complaint_id: int, *, 
             .values(revisions=Complaint.revisions + 1, status="decided", **codes)
             .returning(Complaint.revisions, Complaint.suggested_category, Complaint.suggested_opd,
                        Complaint.suggested_maladministration))
+    if not 0 < complaint_id < 2**63:
+        raise complaint_not_found(complaint_id)
     try:
         row = session.execute(bump).one_or_none()
         if row is None:
-            raise NotFoundError(f"Pengaduan dengan id {complaint_id} tidak ditemukan. Periksa nomor pengaduannya.")
+            raise complaint_not_found(complaint_id)
         revision, *suggested = row
         kept = {f"{h}_kept": codes[h] == s for h, s in zip(HEADS, suggested)}
         decision = Decision(complaint_id=complaint_id, revision=revision, **codes, **kept, note=note,

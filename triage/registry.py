@@ -22,6 +22,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -34,6 +35,7 @@ from triage.errors import ModelError, ModelIntegrityError, ModelMismatchError, M
 from triage.taxonomy import Taxonomy
 
 SHIPPED_VERSION = "kukar-seed"
+_VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
 _POINTER = "PROMOTED.json"
 _LIBRARIES = ("scikit-learn", "numpy", "scipy", "joblib", "PySastrawi")
 
@@ -71,6 +73,8 @@ class ModelRegistry:
         """Write ``model`` as a new version (atomically: a half-written version never appears)."""
         created = datetime.now(timezone.utc)
         version = version or f"{deployment.code}-{created.strftime('%Y%m%dT%H%M%S%f')[:-3]}"
+        if not _VERSION.fullmatch(version):
+            raise ModelError(f"'{version}' cannot name a model version: use letters, digits, '.', '_' and '-'.")
         final = self.root / version
         if final.exists():
             raise ModelError(f"Model version '{version}' already exists in {self.root}; choose another name.")
@@ -144,6 +148,9 @@ class ModelRegistry:
 
     def info(self, version: str) -> ModelInfo:
         """Metadata of ``version``; :class:`ModelNotFoundError` if there is no such version."""
+        if not _VERSION.fullmatch(version or ""):
+            raise ModelNotFoundError(f"'{version}' is not a model version name (letters, digits, '.', '_', '-'; "
+                                     "no folders). See `triage models list`.")
         path = self.root / version
         meta_path = path / "metadata.json"
         if not meta_path.is_file():

@@ -100,6 +100,7 @@ def acceptance(session: Session, date_from: date | None = None, date_to: date | 
 def periods_between(first: date, last: date, period: Period) -> list[date]:
     """Every period start from the one holding ``first`` to the one holding ``last``: a chart's axis, with
     the empty periods too."""
+    day_range(first, last)  # dates outside the served years are refused before any looping
     starts, current, end = [], period_start(first, period), period_start(last, period)
     while current <= end:
         starts.append(current)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -170,6 +171,7 @@ def _read_fd(fd: int | None) -> dict:
 
 
 _WRITING = threading.Lock()
+_JOB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 
 
 class JobStore:
@@ -179,7 +181,7 @@ class JobStore:
         self.folder = _folder(models_dir) / "jobs"
 
     def path(self, job: str) -> Path:
-        if not job or "/" in job or job.startswith("."):
+        if not _JOB_ID.fullmatch(job or ""):
             raise NotFoundError(f"Tidak ada pekerjaan latih ulang '{job}'.")
         return self.folder / f"{job}.json"
 

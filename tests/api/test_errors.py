@@ -118,3 +118,19 @@ def test_a_body_far_over_the_limit_is_refused_before_it_is_read(client, handler,
                            headers=handler.headers | {"Content-Type": "application/json"})
 
     assert_error(response, 413, "too_large", "terlalu besar")
+
+
+@pytest.mark.parametrize("path", ["/v1/complaints/99999999999999999999", "/v1/complaints?offset=99999999999999999999",
+                                  "/v1/complaints?date_to=9999-12-31", "/v1/complaints?date_from=1900-01-01"])
+def test_absurd_ids_offsets_and_dates_get_a_4xx_not_a_500(client, handler, path):
+    response = client.get(path, headers=handler.headers)
+    assert 400 <= response.status_code < 500 or (response.status_code == 200 and "offset" in path), response.text
+
+
+@pytest.mark.parametrize("escaped", ["\\ud800 jalan rusak", "jalan\\u0000rusak"])
+def test_text_no_database_can_store_is_refused_in_indonesian(client, handler, escaped):
+    """A lone UTF-16 surrogate or a NUL, as JSON escapes (what a broken gateway sends)."""
+    response = client.post("/v1/complaints", content=f'{{"text": "{escaped}"}}'.encode(),
+                           headers=handler.headers | {"Content-Type": "application/json"})
+    assert response.status_code == 422
+    assert "karakter yang tidak sah" in response.json()["message"]
