@@ -99,3 +99,10 @@ def test_a_corrupt_model_is_refused(tmp_path):
 def test_a_model_of_another_deployment_is_refused():
     result = run("suggest", "--deployment", "kalsel", "jalan rusak")
     assert result.returncode == 2 and "Retrain for this taxonomy" in result.stderr
+
+
+def test_evaluating_a_file_without_labels_says_what_is_missing(tmp_path):
+    data = tmp_path / "unlabelled.jsonl"
+    data.write_text('{"text": "jalan rusak parah"}\n')
+    result = run("evaluate", "--data", str(data))
+    assert result.returncode == 2 and "no labels to evaluate against" in result.stderr

@@ -42,3 +42,13 @@ def test_stop_words_are_dropped_but_negations_and_time_words_kept():
 def test_empty_and_punctuation_only_texts_normalise_to_nothing():
     assert normalise("") == ""
     assert normalise("!!! ???") == ""
+
+
+def test_sms_prefix_tolerates_gateway_spacing_but_not_longer_words():
+    assert normalise("KUKAR  ADUAN:  jalan rusak") == "jalan rusak"
+    assert normalise("kukar aduanku jalan rusak") == "kukar aduanku jalan rusak"
+
+
+def test_a_missing_space_after_a_full_stop_is_not_a_url():
+    assert normalise("lapor ke desa.identitas saya dipalsukan") == "lapor ke desa identitas saya dipalsukan"
+    assert normalise("lihat kukarkab.go.id/layanan") == "lihat xurl"

@@ -53,8 +53,9 @@ def create_key(session: Session, name: str, role: str) -> tuple[ApiKey, str]:
         session.commit()
     except IntegrityError:
         session.rollback()
-        raise ConflictError(f"An API key named '{name}' exists already. Choose another name, or revoke "
-                            "the old key first if it should be replaced.") from None
+        raise ConflictError(f"An API key named '{name.strip()}' exists already (names stay taken after a key is "
+                            "revoked, for the audit trail). Choose another name, e.g. "
+                            f"'{name.strip()}-2'.") from None
     return key, token
 
 

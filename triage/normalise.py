@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 
-_URL = re.compile(r"(?:https?://|www\.)\S+|\b[a-z0-9-]+\.(?:go\.id|com|id|net|org)(?:/\S*)?")
+_URL = re.compile(r"(?:https?://|www\.)\S+|\b[a-z0-9-]+\.(?:go\.id|com|id|net|org)\b(?:/\S*)?")
 _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
 _REDACTED = re.compile(r"\[(nik|telepon|email|nama|alamat)\]")
 _NIK = re.compile(r"\b\d{16}\b")
@@ -46,26 +46,26 @@ SLANG: dict[str, str] = {
     "sm": "sama", "sma": "sama", "spt": "seperti", "kyk": "seperti", "kayak": "seperti", "gmn": "bagaimana",
     "gimana": "bagaimana", "gmna": "bagaimana", "knp": "kenapa", "napa": "kenapa", "kpn": "kapan",
     "org": "orang", "orng": "orang", "ortu": "orang tua", "bln": "bulan", "thn": "tahun", "th": "tahun",
-    "mgg": "minggu", "hr": "hari", "jam2": "jam", "tgl": "tanggal", "bbrp": "beberapa", "smua": "semua",
-    "sampe": "sampai", "smpe": "sampai", "smp2": "sampai", "pdhl": "padahal", "klo": "kalau", "kalo": "kalau",
+    "mgg": "minggu", "hr": "hari", "tgl": "tanggal", "bbrp": "beberapa", "smua": "semua",
+    "sampe": "sampai", "smpe": "sampai", "pdhl": "padahal", "klo": "kalau", "kalo": "kalau",
     "kl": "kalau", "mo": "mau", "pengen": "ingin", "pgn": "ingin", "handak": "mau", "mnt": "minta",
     "tlg": "tolong", "tolongin": "tolong", "mhn": "mohon", "makasih": "terima kasih", "mksh": "terima kasih",
     "trims": "terima kasih", "thx": "terima kasih", "maf": "maaf", "mf": "maaf", "dlm": "dalam",
     "pd": "pada", "ttg": "tentang", "sbg": "sebagai", "tsb": "tersebut", "dll": "dan lain lain",
-    "dsb": "dan sebagainya", "ato": "atau", "atw": "atau", "n": "dan", "&": "dan", "dkt": "dekat",
+    "dsb": "dan sebagainya", "ato": "atau", "atw": "atau", "n": "dan", "dkt": "dekat",
     "deket": "dekat", "smg": "semoga", "ny": "nya", "bener": "benar", "bner": "benar", "emang": "memang",
-    "mmg": "memang", "cuman": "cuma", "cm": "cuma", "doang": "saja", "kok": "kok", "gitu": "begitu",
+    "mmg": "memang", "cuman": "cuma", "cm": "cuma", "doang": "saja", "gitu": "begitu",
     "gini": "begini", "nih": "ini", "tuh": "itu", "ni": "ini", "lawan": "dengan", "banyu": "air",
     "sidin": "beliau", "pian": "anda", "kaina": "nanti", "nyaman": "enak", "kek": "seperti",
     # public-service vocabulary
     "jln": "jalan", "jl": "jalan", "jembtn": "jembatan", "pjl": "penerangan jalan", "pju": "penerangan jalan",
     "rs": "rumah sakit", "pkm": "puskesmas", "pusk": "puskesmas", "bpk": "bapak", "pak": "bapak",
-    "bu": "ibu", "ktp": "ktp", "ektp": "ktp", "kk": "kartu keluarga", "akte": "akta", "sktm": "surat keterangan",
+    "bu": "ibu", "ektp": "ktp", "kk": "kartu keluarga", "akte": "akta", "sktm": "surat keterangan",
     "pemkab": "pemerintah kabupaten", "pemda": "pemerintah daerah", "kades": "kepala desa",
-    "lurah": "lurah", "sekdes": "sekretaris desa", "kadis": "kepala dinas", "kabid": "kepala bidang",
-    "petugasnya": "petugas", "pns": "asn", "honor": "honorer", "ppdb": "ppdb", "sekolahan": "sekolah",
+    "sekdes": "sekretaris desa", "kadis": "kepala dinas", "kabid": "kepala bidang",
+    "petugasnya": "petugas", "pns": "asn", "honor": "honorer", "sekolahan": "sekolah",
     "duit": "uang", "duitnya": "uang", "byr": "bayar", "bayr": "bayar", "ngurus": "urus", "ngurusin": "urus",
-    "nunggu": "tunggu", "nungguin": "tunggu", "ditunggu2": "ditunggu", "dtg": "datang", "ngantri": "antre",
+    "nunggu": "tunggu", "nungguin": "tunggu", "dtg": "datang", "ngantri": "antre",
     "antri": "antre", "antrian": "antrean", "ngasih": "beri", "kasih": "beri", "nyuruh": "suruh",
     "dibilang": "dikatakan", "bilang": "kata", "pake": "pakai", "wa": "whatsapp", "hp": "handphone",
     "online": "daring", "offline": "luring", "slow": "lambat", "lemot": "lambat",
@@ -115,9 +115,8 @@ _MASKS = {"nik": " xnik ", "telepon": " xtelepon ", "email": " xemail ", "nama":
 
 
 def _strip_sms_prefix(text: str, prefixes: tuple[str, ...]) -> str:
-    stripped = text.lstrip()
     for prefix in prefixes:
-        head = f"{prefix} aduan"
-        if stripped.startswith(head):
-            return stripped[len(head):].lstrip(" :#.-")
+        found = re.match(rf"\s*{re.escape(prefix)}\s+aduan\b[\s:#.\-]*", text)
+        if found:
+            return text[found.end():]
     return text

@@ -139,7 +139,7 @@ class Suggester:
         if head == "opd" and best.code in self.taxonomy.labels["opd"]:
             focal = self.taxonomy.labels["opd"][best.code].focal_point
         return HeadSuggestion(code=best.code, name=best.name, confidence=best.confidence,
-                              needs_review=best.confidence < self.model.thresholds_[head],
+                              needs_review=bool(proba[order[0]] < self.model.thresholds_[head]),
                               alternatives=alternatives, focal_point=focal)
 
     def _name(self, head: str, code: str) -> str:

@@ -51,6 +51,9 @@ def evaluate(data: Annotated[Path, typer.Option("--data", help="Labelled JSONL f
     settings = get_settings()
     suggester = Suggester.from_registry(settings.models_dir, deployment or settings.deployment, model)
     labelled = read_jsonl(data, suggester.taxonomy)
+    if not labelled.heads:
+        fail(f"{data}: no labels to evaluate against. Each line needs the code of at least one head "
+             f"({', '.join(HEADS)}) besides 'text'.")
     report = evaluate_model(suggester.model, labelled)
     report["model_version"] = suggester.version
     if as_json:
