@@ -82,3 +82,15 @@ def test_a_single_string_is_refused_with_advice():
         assert "wrap it in a list" in str(exc)
     else:
         raise AssertionError("a bare string must be refused")
+
+
+def test_per_word_caches_are_bounded_between_calls(monkeypatch):
+    import triage.features
+
+    features = ComplaintFeatures(min_df=1).fit(TEXTS)
+    monkeypatch.setattr(triage.features, "MAX_CACHED_WORDS", 5)
+    features.transform(TEXTS)
+    assert features._stemmer.table_size > 5
+    before = features.transform(TEXTS[:1])
+    assert features._stemmer.table_size <= 8  # started afresh, then only the words of one text
+    assert np.allclose(before.toarray(), features.transform(TEXTS[:1]).toarray())

@@ -29,6 +29,10 @@ from triage.normalise import normalise, tokens
 from triage.stem import Stemmer
 
 
+MAX_CACHED_WORDS = 300_000
+"""Distinct words whose stems and character n-grams a transformer keeps between calls (about 100 MB)."""
+
+
 class ComplaintFeatures(TransformerMixin, BaseEstimator):
     """Stemmed word n-grams plus character n-grams, as a scikit-learn transformer.
 
@@ -80,7 +84,8 @@ class ComplaintFeatures(TransformerMixin, BaseEstimator):
         """Feature matrix of ``texts`` (one row a complaint)."""
         check_is_fitted(self, "word_vocabulary_")
         texts = _as_list(texts)
-        if not hasattr(self, "_stemmer"):
+        if not hasattr(self, "_stemmer") or self._stemmer.table_size > MAX_CACHED_WORDS:
+            # start afresh: a long-running service must not grow its per-word caches without end
             self._reset_job(useful=self.useful_stems_)
         job = self._analyse(texts)
         words = _tfidf(self._word_counts(job, self.word_vocabulary_), self.word_idf_)
