@@ -93,12 +93,12 @@ class BatchJob:
     @property
     def parts_dir(self) -> Path:
         """The work folder of this job: ``.<output name>.parts`` next to the output."""
-        return self.output.parent / f".{self.output.name}.parts"
+        return parts_dir_of(self.output)
 
     @property
     def errors_path(self) -> Path:
         """Where bad rows go: ``<output stem>.errors.csv`` next to the output."""
-        return self.output.with_name(f"{self.output.stem}.errors.csv")
+        return errors_path_of(self.output)
 
 
 @dataclass
@@ -138,6 +138,16 @@ def format_of(path: Path, given: str | None = None) -> str:
     return found
 
 
+def parts_dir_of(output: Path) -> Path:
+    """The work folder of the job writing ``output``."""
+    return output.parent / f".{output.name}.parts"
+
+
+def errors_path_of(output: Path) -> Path:
+    """The bad-rows file of the job writing ``output``."""
+    return output.with_name(f"{output.stem}.errors.csv")
+
+
 def prepare(input: str | Path, output: str | Path, *, input_format: str | None = None,
             output_format: str | None = None, text_column: str = "text", id_column: str = "id",
             models_dir: str | Path = "models", deployment: str = "kukar", model_version: str | None = None,
@@ -150,9 +160,8 @@ def prepare(input: str | Path, output: str | Path, *, input_format: str | None =
     input, output = Path(input).resolve(), Path(output).resolve()
     if not input.is_file():
         raise DataError("no such input file.", path=str(input))
-    errors_file = output.with_name(f"{output.stem}.errors.csv")
-    parts = output.parent / f".{output.name}.parts"
-    if input in (output, errors_file) or parts in input.parents:
+    errors_file = errors_path_of(output)
+    if input in (output, errors_file) or parts_dir_of(output) in input.parents:
         raise DataError(f"the job would overwrite its own input (output {output.name}, bad rows to "
                         f"{errors_file.name}); write the output elsewhere.", path=str(input))
     if chunk_size < 1:

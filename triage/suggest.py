@@ -103,9 +103,10 @@ class Suggester:
         X = self.model.features_.transform(texts)
         proba = self.model.proba_from_features(X)
         word_block = X[:, : self.model.features_.n_word_features].tocsr() if explain else None
+        flags = {h: self._flagged(h, proba[h]) for h in HEADS}
         suggestions = []
         for row in range(len(texts)):
-            heads = {h: self._head(h, proba[h][row]) for h in HEADS}
+            heads = {h: self._head(h, proba[h][row], bool(flags[h][row])) for h in HEADS}
             explanation = {h: self._explain(word_block, row, h, heads[h].code) for h in HEADS} if explain else {}
             suggestions.append(Suggestion(model_version=self.version, explanation=explanation, **heads))
         return suggestions
@@ -124,12 +125,16 @@ class Suggester:
             confidence = proba[head][np.arange(len(texts)), best]
             columns[head] = self.model.classes_[head][best]
             columns[f"{head}_confidence"] = confidence.round(4)
-            columns[f"{head}_needs_review"] = confidence < self.model.thresholds_[head]
+            columns[f"{head}_needs_review"] = self._flagged(head, proba[head])
             review |= columns[f"{head}_needs_review"]
         columns["needs_review"] = review
         return columns
 
-    def _head(self, head: str, proba: np.ndarray) -> HeadSuggestion:
+    def _flagged(self, head: str, proba: np.ndarray) -> np.ndarray:
+        """Per complaint, whether the best code of ``head`` is below its review threshold."""
+        return proba.max(axis=1) < self.model.thresholds_[head]
+
+    def _head(self, head: str, proba: np.ndarray, needs_review: bool) -> HeadSuggestion:
         classes = self.model.classes_[head]
         order = np.argsort(-proba, kind="stable")[:TOP_K]
         alternatives = [Alternative(code=str(classes[i]), name=self._name(head, str(classes[i])),
@@ -139,7 +144,7 @@ class Suggester:
         if head == "opd" and best.code in self.taxonomy.labels["opd"]:
             focal = self.taxonomy.labels["opd"][best.code].focal_point
         return HeadSuggestion(code=best.code, name=best.name, confidence=best.confidence,
-                              needs_review=bool(proba[order[0]] < self.model.thresholds_[head]),
+                              needs_review=needs_review,
                               alternatives=alternatives, focal_point=focal)
 
     def _name(self, head: str, code: str) -> str:
