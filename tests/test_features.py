@@ -4,9 +4,9 @@ import pickle
 
 import numpy as np
 from sklearn.base import clone
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
-from triage.features import ComplaintFeatures
+from triage.features import ComplaintFeatures, char_wb_ngrams
 from triage.normalise import normalise, tokens
 
 TEXTS = [
@@ -94,3 +94,10 @@ def test_per_word_caches_are_bounded_between_calls(monkeypatch):
     before = features.transform(TEXTS[:1])
     assert features._stemmer.table_size <= 8  # started afresh, then only the words of one text
     assert np.allclose(before.toarray(), features.transform(TEXTS[:1]).toarray())
+
+
+def test_character_ngrams_of_a_word_are_scikit_learns_char_wb():
+    words = ["a", "ab", "abc", "jalan", "pelayanannya", "x"]
+    for low, high in [(2, 4), (1, 3), (3, 5), (2, 2), (4, 6)]:
+        analyser = CountVectorizer(analyzer="char_wb", ngram_range=(low, high), lowercase=False).build_analyzer()
+        assert [char_wb_ngrams(w, low, high) for w in words] == [analyser(w) for w in words]

@@ -1,6 +1,14 @@
 """Normalisation: what a complaint looks like after step 1."""
 
-from triage.normalise import SLANG, STOP_WORDS, normalise, tokens
+import importlib
+import random
+import re
+
+import pytest
+
+from triage.normalise import SLANG, STOP_WORDS, complaint_tokens, normalise, tokens
+
+module = importlib.import_module("triage.normalise")  # the package exports a function of the same name
 
 
 def test_sms_prefix_is_dropped_and_text_lower_cased():
@@ -52,3 +60,40 @@ def test_sms_prefix_tolerates_gateway_spacing_but_not_longer_words():
 def test_a_missing_space_after_a_full_stop_is_not_a_url():
     assert normalise("lapor ke desa.identitas saya dipalsukan") == "lapor ke desa identitas saya dipalsukan"
     assert normalise("lihat kukarkab.go.id/layanan") == "lihat xurl"
+
+
+TRICKY = ["KUKAR ADUAN jln rusakkk bgt dkt SDN 012, hub 0812-3456-7890", "NIK 6402011234567890 ortu sy",
+          "café ÜBER straße Kİ ke www.kukarkab.go.id!!", "yg dan di", "", "   ", "Rp1.500.000,00 ke-3 jt",
+          "+6281234567890 a0812345678 x08123xxxx 62812 3456 789", "tdk\tdilayani\n\nsdh 2x datang😀"]
+
+
+@pytest.mark.parametrize("text", TRICKY)
+def test_complaint_tokens_are_the_tokens_of_the_normalised_text(text):
+    assert complaint_tokens(text) == tokens(normalise(text))
+    assert complaint_tokens(text) == complaint_tokens(text)  # the second time from the per-word cache
+
+
+def test_words_are_the_runs_of_ascii_letters():
+    rng = random.Random(5)
+    alphabet = "abcxyz \u00e9\u212a\u0130.,-_0\n\t\u00a0\U0001f600"
+    for _ in range(5000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 30))).lower()
+        assert module._words(text) == re.findall("[a-z]+", text)
+
+
+def test_fast_number_patterns_match_exactly_what_the_plain_ones_do():
+    plain = {"_NIK": r"\b\d{16}\b",
+             "_PHONE": r"(?:\+62|\b62|\b0)8[\d\- x]{6,14}\d|\b08\d{2}x+\b|\b08\d*x{2,}\w*",
+             "_NUMBER": r"\b\d+(?:[.,]\d+)*(?:rb|ribu|jt|juta|k)?\b"}
+    rng = random.Random(7)
+    texts = ["".join(rng.choice("0123456789 +-x.,ab8k6rbjt") for _ in range(rng.randrange(1, 40)))
+             for _ in range(20000)] + TRICKY
+    for name, pattern in plain.items():
+        fast, slow = getattr(module, name), re.compile(pattern)
+        assert [fast.sub("#", t) for t in texts] == [slow.sub("#", t) for t in texts], name
+
+
+def test_per_word_caches_are_bounded(monkeypatch):
+    monkeypatch.setattr(module, "MAX_CACHED_WORDS", 3)
+    assert complaint_tokens("satu dua tiga empat lima enam") == ["satu", "dua", "tiga", "empat", "lima", "enam"]
+    assert len(module._KEPT) <= 3

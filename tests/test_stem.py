@@ -70,3 +70,12 @@ def test_useful_filter_agrees_with_full_stemming_on_the_whole_corpus(shipped, tr
     assert disagree(words) == []
     assert len(disagree(typos)) <= 0.002 * len(typos)
     assert fast.calls < 0.8 * full.calls
+
+
+def test_only_words_that_can_reach_a_useful_dictionary_root_go_to_sastrawi():
+    stemmer = Stemmer(useful={"beri", "pukul", "tulis", "kerja"})
+    assert stemmer.stem_words(["memberikan", "memukul", "menulis", "kinerjanya"]) == ["beri", "pukul", "tulis", "kerja"]
+    assert stemmer.calls == 4
+    # "seri" ends like "beri" but no prefix makes it one; a nasal "n" swallows a t, never a p
+    assert stemmer.stem_words(["seri", "menukul"]) == ["seri", "menukul"]
+    assert stemmer.calls == 4

@@ -22,10 +22,9 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.utils.validation import check_is_fitted
 
-from triage.normalise import normalise, tokens
+from triage.normalise import complaint_tokens
 from triage.stem import Stemmer
 
 
@@ -110,7 +109,7 @@ class ComplaintFeatures(TransformerMixin, BaseEstimator):
         """The stems that one complaint is reduced to (for explanations and debugging)."""
         if not hasattr(self, "_stemmer"):
             self._reset_job(useful=getattr(self, "useful_stems_", None))
-        return self._stemmer.stem_words(tokens(normalise(text, tuple(self.sms_prefixes))))
+        return self._stemmer.stem_words(complaint_tokens(text, tuple(self.sms_prefixes)))
 
     def __getstate__(self) -> dict:
         # The stemmer and the per-word caches are rebuilt after loading, never pickled.
@@ -121,15 +120,13 @@ class ComplaintFeatures(TransformerMixin, BaseEstimator):
     def _reset_job(self, useful: frozenset[str] | None) -> None:
         self._stemmer = Stemmer(protected=self.protected, useful=useful)
         self._char_rows: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        self._char_analyser = CountVectorizer(analyzer="char_wb", ngram_range=tuple(self.char_ngram_range),
-                                              lowercase=False).build_analyzer()
 
     def _analyse(self, texts: list[str]) -> _Job:
         prefixes = tuple(self.sms_prefixes)
         index: dict[str, int] = {}
         docs: list[list[int]] = []
         for text in texts:
-            docs.append([index.setdefault(word, len(index)) for word in tokens(normalise(text, prefixes))])
+            docs.append([index.setdefault(word, len(index)) for word in complaint_tokens(text, prefixes)])
         words = list(index)
         stems = self._stemmer.stem_words(words)
         return _Job(words=words, stems=stems, docs=docs)
@@ -191,7 +188,8 @@ class ComplaintFeatures(TransformerMixin, BaseEstimator):
 
     def _char_counts(self, job: _Job, vocabulary: dict[str, int] | None) -> sp.csr_matrix | list[Counter]:
         if vocabulary is None:  # fitting
-            grams = [Counter(self._char_analyser(w)) for w in job.words]
+            low, high = self.char_ngram_range
+            grams = [Counter(char_wb_ngrams(w, low, high)) for w in job.words]
             result = []
             for doc in job.docs:
                 counts: Counter = Counter()
@@ -204,20 +202,50 @@ class ComplaintFeatures(TransformerMixin, BaseEstimator):
         return _doc_word_matrix(job) @ per_word
 
     def _per_word_char_matrix(self, words: list[str], vocabulary: dict[str, int]) -> sp.csr_matrix:
-        indptr, cols, data = [0], [], []
+        """One row per word: the counts of its character n-grams that are in ``vocabulary``."""
         rows_cache = self._char_rows
+        new = [word for word in words if word not in rows_cache]
+        if new:
+            rows_cache.update(zip(new, self._char_rows_of(new, vocabulary)))
+        rows = [rows_cache[word] for word in words]
+        lengths = np.fromiter((len(row[0]) for row in rows), np.int64, len(rows))
+        indptr = np.concatenate([[0], np.cumsum(lengths)])
+        cols = np.concatenate([row[0] for row in rows]) if rows else np.empty(0, np.int32)
+        data = np.concatenate([row[1] for row in rows]) if rows else np.empty(0, np.float64)
+        return sp.csr_matrix((data, cols, indptr), shape=(len(words), len(vocabulary)))
+
+    def _char_rows_of(self, words: list[str], vocabulary: dict[str, int]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(columns, counts) of each word's character n-grams, all words in one sparse pass."""
+        low, high = self.char_ngram_range
+        get = vocabulary.get
+        columns: list[int] = []
+        lengths = []
         for word in words:
-            row = rows_cache.get(word)
-            if row is None:
-                counts = Counter(vocabulary[g] for g in self._char_analyser(word) if g in vocabulary)
-                row = rows_cache[word] = (np.fromiter(counts.keys(), np.int64, len(counts)),
-                                          np.fromiter(counts.values(), np.float64, len(counts)))
-            cols.append(row[0])
-            data.append(row[1])
-            indptr.append(indptr[-1] + len(row[0]))
-        cols_a = np.concatenate(cols) if cols else np.empty(0, np.int64)
-        data_a = np.concatenate(data) if data else np.empty(0, np.float64)
-        return sp.csr_matrix((data_a, cols_a, np.asarray(indptr)), shape=(len(words), len(vocabulary)))
+            found = [c for c in map(get, char_wb_ngrams(word, low, high)) if c is not None]
+            columns += found
+            lengths.append(len(found))
+        word_of = np.repeat(np.arange(len(words)), lengths)
+        counts = sp.csr_matrix((np.ones(len(columns)), (word_of, np.asarray(columns, np.int32))),
+                               shape=(len(words), len(vocabulary)))
+        counts.sum_duplicates()
+        indptr, indices, data = counts.indptr, counts.indices, counts.data
+        return [(indices[indptr[i]:indptr[i + 1]], data[indptr[i]:indptr[i + 1]]) for i in range(len(words))]
+
+
+def char_wb_ngrams(word: str, low: int, high: int) -> list[str]:
+    """Character n-grams of one word padded with a space each side: scikit-learn's ``char_wb`` analyser on a
+    single word (a word shorter than ``n`` counts once, whole, and ends the list)."""
+    padded = f" {word} "
+    length = len(padded)
+    if length >= high:
+        return [padded[i:i + n] for n in range(low, high + 1) for i in range(length - n + 1)]
+    grams = []
+    for n in range(low, high + 1):
+        if length <= n:
+            grams.append(padded)
+            break
+        grams += [padded[i:i + n] for i in range(length - n + 1)]
+    return grams
 
 
 class _Job:

@@ -10,10 +10,11 @@ Two further rules:
 * Protected words (the deployment's place names and acronyms: "Kutai", "Tenggarong", "PUPR") are never
   stemmed: Sastrawi would turn "kutai" into "kuta".
 * With ``useful`` set (the stems a trained model has features for), a word is only sent to Sastrawi when
-  its stem *could* be one of them. Sastrawi's stem of a word is what is left after stripping known prefixes
-  and suffixes, give or take a first letter recoded after a nasal prefix ("menulis" -> "tulis"); a word
-  that cannot be cut that way into a useful stem cannot stem to a feature, so stemming it would change
-  nothing the model sees. Typos (the costliest words for Sastrawi) almost always fail this test.
+  its stem *could* be one of them. Sastrawi returns either the word itself or a root of its dictionary left
+  after stripping known prefixes and suffixes, give or take the first letter a nasal prefix swallowed
+  ("menulis" -> "tulis"); a word that cannot be cut that way into a useful dictionary root cannot stem to a
+  feature, so stemming it would change nothing the model sees. Typos (the costliest words for Sastrawi)
+  almost always fail this test.
 
 The Sastrawi object and the table are rebuilt after unpickling, not saved inside a model.
 """
@@ -24,7 +25,6 @@ from collections.abc import Iterable
 
 from Sastrawi.Stemmer.StemmerFactory import StemmerFactory
 
-_MIN_PART = 2  # shortest stem[1:] worth indexing: stems of two letters or fewer are left to Sastrawi
 
 
 class Stemmer:
@@ -43,7 +43,7 @@ class Stemmer:
         self.useful = None if useful is None else frozenset(useful)
         self._sastrawi = None
         self._table: dict[str, str] = {}
-        self._parts: frozenset[str] | None = None
+        self._roots: frozenset[str] | None = None
         self.calls = 0  # words sent to Sastrawi: the costly part
 
     def __getstate__(self) -> dict:
@@ -74,29 +74,38 @@ class Stemmer:
             return word
         if self.useful is not None and not self._could_be_useful(word):
             return word
-        if self._sastrawi is None:
-            # The delegated (uncached) stemmer: the table above is our cache.
-            self._sastrawi = StemmerFactory().create_stemmer().delegatedStemmer
         self.calls += 1
-        return self._sastrawi.stem_word(word) or word
+        return self._delegated().stem_word(word) or word
+
+    def _delegated(self):
+        """Sastrawi's uncached stemmer (the table above is our cache), made on first use."""
+        if self._sastrawi is None:
+            self._sastrawi = StemmerFactory().create_stemmer().delegatedStemmer
+        return self._sastrawi
 
     def _could_be_useful(self, word: str) -> bool:
         if word in self.useful:
             return True
-        if self._parts is None:
-            self._parts = frozenset(s[1:] for s in self.useful if len(s) > _MIN_PART) | self.useful
-        parts, n = self._parts, len(word)
-        # word = prefixes + (stem, or stem less its first letter after a nasal prefix) + suffixes
+        if self._roots is None:
+            # Sastrawi returns a root of its dictionary or the word itself: only useful roots can come out.
+            self._roots = frozenset(self.useful & self._delegated().dictionary.words.keys())
+        roots, n = self._roots, len(word)
+
+        def root(rest: str) -> bool:  # a useful root, or one with an infix ("kinerja" <- kerja)
+            return rest in roots or len(rest) > 4 and rest[1:3] in _INFIXES and rest[0] + rest[3:] in roots
+
+        # word = prefixes + stem + suffixes, where a nasal prefix may have swallowed the stem's first letter
         for k in range(0, min(n, _LONGEST_SUFFIX) + 1):
             if k and word[n - k:] not in _SUFFIXES:
                 continue
             core = word[: n - k]
-            for i in range(0, min(len(core) - _MIN_PART, _LONGEST_PREFIX) + 1):
-                if (i == 0 or core[:i] in _PREFIXES) and core[i:] in parts:
+            if root(core):
+                return True
+            for i in range(1, min(len(core) - 1, _LONGEST_PREFIX) + 1):
+                prefix = core[:i]
+                if prefix in _PREFIXES and (root(core[i:]) or _SWALLOWED.get(prefix[-1], "-") + core[i:] in roots):
                     return True
-        # infixes -el-, -em-, -er-, -in- ("relawan" -> "rawan", "kinerja" -> "kerja")
-        return n > 4 and word[1:3] in _INFIXES and (word[0] + word[3:]) != word and \
-            self._could_be_useful(word[0] + word[3:])
+        return False
 
 
 def _combinations(pieces: tuple[str, ...], most: int) -> frozenset[str]:
@@ -113,6 +122,8 @@ _PREFIXES = _combinations(("di", "ke", "se", "be", "ber", "bel", "te", "ter", "m
 _SUFFIXES = frozenset(d + p + t for d in ("", "i", "kan", "an", "is", "isasi", "isme", "wan", "wati") for p in ("", "ku", "mu", "nya")
                       for t in ("", "lah", "kah", "tah", "pun")) - {""}
 _INFIXES = frozenset({"el", "em", "er", "in"})
+# meN-/peN- before p, t, k, s: "memukul" <- pukul, "menulis" <- tulis, "mengirim" <- kirim, "menyapu" <- sapu
+_SWALLOWED = {"m": "p", "n": "t", "g": "k", "y": "s"}
 _LONGEST_PREFIX = max(map(len, _PREFIXES))
 _LONGEST_SUFFIX = max(map(len, _SUFFIXES))
 
