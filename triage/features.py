@@ -123,24 +123,27 @@ class ComplaintFeatures(TransformerMixin, BaseEstimator):
 
     def _analyse(self, texts: list[str]) -> _Job:
         prefixes = tuple(self.sms_prefixes)
-        index: dict[str, int] = {}
-        docs: list[list[int]] = []
-        for text in texts:
-            docs.append([index.setdefault(word, len(index)) for word in complaint_tokens(text, prefixes)])
+        flat: list[str] = []
+        lengths = np.empty(len(texts), np.int64)
+        for i, text in enumerate(texts):
+            words = complaint_tokens(text, prefixes)
+            lengths[i] = len(words)
+            flat += words
+        index = {word: i for i, word in enumerate(dict.fromkeys(flat))}
+        ids = np.fromiter(map(index.__getitem__, flat), np.int64, len(flat))
         words = list(index)
-        stems = self._stemmer.stem_words(words)
-        return _Job(words=words, stems=stems, docs=docs)
+        return _Job(words=words, stems=self._stemmer.stem_words(words), ids=ids,
+                    indptr=np.concatenate([[0], np.cumsum(lengths)]))
 
     def _word_counts(self, job: _Job, vocabulary: dict[str, int] | None) -> sp.csr_matrix | list[Counter]:
         low, high = self.word_ngram_range
         stems = job.stems
         if vocabulary is None:  # fitting: every n-gram, as Counters, one per document
-            return [Counter(_ngrams([stems[i] for i in doc], low, high)) for doc in job.docs]
+            return [Counter(_ngrams([stems[i] for i in doc], low, high)) for doc in job.docs()]
         # Every position of every document, as (document, column of its stem or -1), all in numpy.
         stem_col = np.fromiter((vocabulary.get(s, -1) for s in stems), dtype=np.int64, count=len(stems))
-        lengths = np.fromiter((len(d) for d in job.docs), np.int64, len(job.docs))
-        doc_of = np.repeat(np.arange(len(job.docs)), lengths)
-        col = stem_col[np.fromiter((i for d in job.docs for i in d), np.int64, int(lengths.sum()))]
+        doc_of = np.repeat(np.arange(job.n_docs), np.diff(job.indptr))
+        col = stem_col[job.ids]
         rows, cols = [], []
         if low <= 1:
             known = col >= 0
@@ -165,7 +168,7 @@ class ComplaintFeatures(TransformerMixin, BaseEstimator):
             cols.append(columns[at[hit]])
         r = np.concatenate(rows) if rows else np.empty(0, np.int64)
         c = np.concatenate(cols) if cols else np.empty(0, np.int64)
-        counts = sp.csr_matrix((np.ones(len(r)), (r, c)), shape=(len(job.docs), len(vocabulary)))
+        counts = sp.csr_matrix((np.ones(len(r)), (r, c)), shape=(job.n_docs, len(vocabulary)))
         counts.sum_duplicates()
         return counts
 
@@ -191,7 +194,7 @@ class ComplaintFeatures(TransformerMixin, BaseEstimator):
             low, high = self.char_ngram_range
             grams = [Counter(char_wb_ngrams(w, low, high)) for w in job.words]
             result = []
-            for doc in job.docs:
+            for doc in job.docs():
                 counts: Counter = Counter()
                 for i, n in Counter(doc).items():
                     for g, k in grams[i].items():
@@ -249,12 +252,22 @@ def char_wb_ngrams(word: str, low: int, high: int) -> list[str]:
 
 
 class _Job:
-    """The distinct words of a batch of texts, their stems, and each text as word ids."""
+    """The distinct words of a batch of texts, their stems, and the texts as word ids: the ids of text ``i``
+    are ``ids[indptr[i]:indptr[i + 1]]``."""
 
-    __slots__ = ("words", "stems", "docs")
+    __slots__ = ("words", "stems", "ids", "indptr")
 
-    def __init__(self, words: list[str], stems: list[str], docs: list[list[int]]) -> None:
-        self.words, self.stems, self.docs = words, stems, docs
+    def __init__(self, words: list[str], stems: list[str], ids: np.ndarray, indptr: np.ndarray) -> None:
+        self.words, self.stems, self.ids, self.indptr = words, stems, ids, indptr
+
+    @property
+    def n_docs(self) -> int:
+        return len(self.indptr) - 1
+
+    def docs(self) -> list[list[int]]:
+        """Each text as a list of word ids (for fitting, which counts n-grams one text at a time)."""
+        ids = self.ids.tolist()
+        return [ids[a:b] for a, b in zip(self.indptr[:-1].tolist(), self.indptr[1:].tolist())]
 
 
 def _as_list(texts: Iterable[str]) -> list[str]:
@@ -271,10 +284,7 @@ def _ngrams(seq: list[str], low: int, high: int) -> list[str]:
 
 
 def _doc_word_matrix(job: _Job) -> sp.csr_matrix:
-    lengths = np.fromiter((len(d) for d in job.docs), np.int64, len(job.docs))
-    indptr = np.concatenate([[0], np.cumsum(lengths)])
-    cols = np.fromiter((i for d in job.docs for i in d), np.int64, int(indptr[-1]))
-    matrix = sp.csr_matrix((np.ones(len(cols)), cols, indptr), shape=(len(job.docs), len(job.words)))
+    matrix = sp.csr_matrix((np.ones(len(job.ids)), job.ids, job.indptr), shape=(job.n_docs, len(job.words)))
     matrix.sum_duplicates()
     return matrix
 
