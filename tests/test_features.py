@@ -87,13 +87,13 @@ def test_a_single_string_is_refused_with_advice():
 def test_per_word_caches_are_bounded_between_calls(monkeypatch):
     import triage.features
 
-    features = ComplaintFeatures(min_df=1).fit(TEXTS)
+    features = ComplaintFeatures(min_df=1).fit(TEXTS[:2])
     monkeypatch.setattr(triage.features, "MAX_CACHED_WORDS", 5)
-    features.transform(TEXTS)
+    features.transform(TEXTS)  # words training never saw: each one added to the table
     assert features._stemmer.table_size > 5
-    before = features.transform(TEXTS[:1])
-    assert features._stemmer.table_size <= 8  # started afresh, then only the words of one text
-    assert np.allclose(before.toarray(), features.transform(TEXTS[:1]).toarray())
+    before = features.transform(TEXTS[2:3])
+    assert features._stemmer.table_size <= 9  # started afresh, then only the words of one text
+    assert np.allclose(before.toarray(), features.transform(TEXTS[2:3]).toarray())
 
 
 def test_character_ngrams_of_a_word_are_scikit_learns_char_wb():
@@ -101,3 +101,10 @@ def test_character_ngrams_of_a_word_are_scikit_learns_char_wb():
     for low, high in [(2, 4), (1, 3), (3, 5), (2, 2), (4, 6)]:
         analyser = CountVectorizer(analyzer="char_wb", ngram_range=(low, high), lowercase=False).build_analyzer()
         assert [char_wb_ngrams(w, low, high) for w in words] == [analyser(w) for w in words]
+
+
+def test_a_fitted_transformer_keeps_its_training_words_stems_so_new_processes_need_not_stem_them():
+    features = pickle.loads(pickle.dumps(ComplaintFeatures(min_df=1).fit(TEXTS)))
+    assert features.stem_table_["diperbaiki"] == "baik"
+    features.transform(TEXTS)
+    assert features._stemmer.calls == 0

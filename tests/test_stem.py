@@ -79,3 +79,10 @@ def test_only_words_that_can_reach_a_useful_dictionary_root_go_to_sastrawi():
     # "seri" ends like "beri" but no prefix makes it one; a nasal "n" swallows a t, never a p
     assert stemmer.stem_words(["seri", "menukul"]) == ["seri", "menukul"]
     assert stemmer.calls == 4
+
+
+def test_known_stems_are_taken_without_asking_sastrawi():
+    stemmer = Stemmer(known={"perbaikan": "baik", "jalan": "jalan"})
+    assert stemmer.stem_words(["perbaikan", "jalan", "menulis"]) == ["baik", "jalan", "tulis"]
+    assert stemmer.calls == 1
+    assert pickle.loads(pickle.dumps(stemmer)).stem_words(["perbaikan"]) == ["baik"]

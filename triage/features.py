@@ -68,6 +68,7 @@ class ComplaintFeatures(TransformerMixin, BaseEstimator):
             raise ValueError("ComplaintFeatures.fit needs at least one text; got none.")
         if self.min_df < 1:
             raise ValueError(f"min_df must be >= 1; got {self.min_df}.")
+        self.__dict__.pop("stem_table_", None)  # a refit stems afresh
         self._reset_job(useful=None)
         job = self._analyse(texts)
         word_counts = self._word_counts(job, vocabulary=None)
@@ -75,6 +76,8 @@ class ComplaintFeatures(TransformerMixin, BaseEstimator):
         char_counts = self._char_counts(job, vocabulary=None)
         self.char_vocabulary_, self.char_idf_ = _keep_frequent(char_counts, len(texts), self.min_df)
         self.useful_stems_ = frozenset(part for gram in self.word_vocabulary_ for part in gram.split(" "))
+        # the training words' stems, kept: prediction never sends Sastrawi a word training has seen
+        self.stem_table_ = dict(zip(job.words, job.stems))
         self.n_features_out_ = len(self.word_vocabulary_) + len(self.char_vocabulary_)
         self._reset_job(useful=self.useful_stems_)
         return self
@@ -118,7 +121,7 @@ class ComplaintFeatures(TransformerMixin, BaseEstimator):
     # -- the per-word machinery --------------------------------------------------------------------
 
     def _reset_job(self, useful: frozenset[str] | None) -> None:
-        self._stemmer = Stemmer(protected=self.protected, useful=useful)
+        self._stemmer = Stemmer(protected=self.protected, useful=useful, known=getattr(self, "stem_table_", None))
         self._char_rows: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
     def _analyse(self, texts: list[str]) -> _Job:

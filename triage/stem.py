@@ -16,12 +16,13 @@ Two further rules:
   feature, so stemming it would change nothing the model sees. Typos (the costliest words for Sastrawi)
   almost always fail this test.
 
-The Sastrawi object and the table are rebuilt after unpickling, not saved inside a model.
+The Sastrawi object and the table are rebuilt after unpickling, not saved inside a model; a model keeps the
+stems of its training words instead (``known``), so a fresh process starts with them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from Sastrawi.Stemmer.StemmerFactory import StemmerFactory
 
@@ -36,21 +37,26 @@ class Stemmer:
         Lower-case words never to stem.
     useful:
         Stems that matter downstream; ``None`` stems every word.
+    known:
+        Stems worked out before (a model keeps those of its training words), taken as they are: a new
+        process then sends Sastrawi only the words its model never saw.
     """
 
-    def __init__(self, protected: Iterable[str] = (), useful: Iterable[str] | None = None) -> None:
+    def __init__(self, protected: Iterable[str] = (), useful: Iterable[str] | None = None,
+                 known: Mapping[str, str] | None = None) -> None:
         self.protected = frozenset(protected)
         self.useful = None if useful is None else frozenset(useful)
+        self.known = known or {}
         self._sastrawi = None
-        self._table: dict[str, str] = {}
+        self._table: dict[str, str] = dict(self.known)
         self._roots: frozenset[str] | None = None
         self.calls = 0  # words sent to Sastrawi: the costly part
 
     def __getstate__(self) -> dict:
-        return {"protected": self.protected, "useful": self.useful}
+        return {"protected": self.protected, "useful": self.useful, "known": self.known}
 
     def __setstate__(self, state: dict) -> None:
-        self.__init__(state["protected"], state["useful"])
+        self.__init__(state["protected"], state["useful"], state.get("known"))
 
     def stem(self, word: str) -> str:
         """The stem of one lower-case word."""
@@ -66,8 +72,8 @@ class Stemmer:
 
     @property
     def table_size(self) -> int:
-        """How many distinct words this stemmer has seen."""
-        return len(self._table)
+        """How many distinct words this stemmer has added to what it knew from the start."""
+        return len(self._table) - len(self.known)
 
     def _stem_new(self, word: str) -> str:
         if word in self.protected or word.startswith("x") and word in _MASK_TOKENS:
