@@ -18,17 +18,24 @@ Bad rows (text missing, empty, blank, not a string or without a single letter; i
 file ``<output stem>.errors.csv`` with their row number and reason; the job goes on and counts them. Row
 numbers are 1-based: for CSV and Parquet the n-th record after the header, for JSONL the line number.
 
-Engines. ``local`` runs chunks in a pool of ``jobs`` processes that write their own parts (in this process
-when ``jobs == 1`` or the input is a single chunk); ``dask`` (:mod:`triage.batch_dask`) has them classified
-on a Dask distributed cluster and writes the parts here. Both read the input in this process, streaming,
-with at most two chunks per worker in flight, and use the same chunks, so they write the same output. The
-library never prints: it reports progress through ``progress(rows)``.
+Engines. The job plans its chunks first (:func:`plan`): where each lies in the input, found by a streaming
+byte scan of a CSV (record boundaries, respecting quoted line breaks) or JSONL file, or by row ranges of a
+Parquet file. Workers then read their own chunk, classify it and write its parts; this process only hands
+out chunks, collects done markers and assembles the output. ``local`` runs them in a pool of ``jobs``
+processes (in this process when ``jobs == 1`` or the input is a single chunk); ``dask``
+(:mod:`triage.batch_dask`) on a Dask distributed cluster, whose workers do the same when they see the input
+and the parts folder at the same paths, and otherwise only classify chunks that this process reads and
+writes. An input the scan cannot split exactly as pandas reads it (unusual quoting, lone carriage returns) is
+read here in order too, streaming, with at most two chunks per worker in flight. Every way uses the same
+chunks, so it writes the same output. The library never prints: it reports progress through
+``progress(rows)``.
 """
 
 from __future__ import annotations
 
 import gc
 import hashlib
+import io
 import json
 import math
 import multiprocessing as mp
@@ -202,30 +209,51 @@ def run(job: BatchJob, *, jobs: int | None = None, engine: str = "local", schedu
     done = _open_parts(job, restart)
     summary = BatchSummary(output=job.output, errors_path=None, model_version=job.model_version)
     report = progress or (lambda rows: None)
+    layout: Plan | None = None  # None: this process reads the input and writes the parts
     if engine == "dask":
         from triage.batch_dask import DaskRunner
 
         runner: _Runner = DaskRunner(job, scheduler, jobs)
-    elif jobs == 1 or count_rows(job) <= job.chunk_size:  # one chunk: starting workers would only cost time
-        runner = _InProcessRunner(job)
+        if runner.shares_files:
+            try:
+                layout = plan(job)
+            except BaseException as exc:
+                runner.__exit__(type(exc), exc, exc.__traceback__)  # stop the cluster it started
+                raise
+        else:
+            summary.notes.append("the Dask workers cannot read the input or write the parts folder at the same "
+                                 "paths (no shared file system): this process read the input and wrote the parts")
     else:
-        runner = _PoolRunner(job, jobs)
+        layout = plan(job)
+        chunks = len(layout.slices) if layout.slices is not None else \
+            math.ceil(count_rows(job) / job.chunk_size)
+        # one chunk: starting workers would only cost time
+        runner = _InProcessRunner(job) if jobs == 1 or chunks <= 1 else _PoolRunner(job, jobs)
+    if layout is not None and layout.slices is None:
+        summary.notes.append(f"this process read the input in order, because {layout.reason}")
     with runner:
         pending: dict[Any, int] = {}
 
         def collect(futures) -> None:
             for future in futures:
                 index = pending.pop(future)
-                marker = runner.finish(future, index)
+                try:
+                    marker = runner.finish(future, index)
+                except SliceError as exc:
+                    raise _in_order_error(job, exc) from None
                 report(marker["rows"])
 
-        for chunk in read_chunks(job):
+        items: Iterator[Slice] | Iterator[Chunk] = read_chunks(job) if layout is None or layout.slices is None \
+            else iter(layout.slices)
+        for item in items:
             summary.chunks += 1
-            if chunk.index in done:
+            if item.index in done:
                 summary.resumed_chunks += 1
-                report(done[chunk.index]["rows"])
+                report(done[item.index]["rows"])
                 continue
-            pending[runner.submit(chunk)] = chunk.index
+            future = runner.submit(item) if isinstance(item, Chunk) else \
+                runner.submit_slice(item, layout.columns if layout else ())
+            pending[future] = item.index
             if len(pending) >= runner.capacity:
                 collect(runner.wait_some(list(pending)))
         while pending:
@@ -241,6 +269,17 @@ def run(job: BatchJob, *, jobs: int | None = None, engine: str = "local", schedu
     shutil.rmtree(job.parts_dir, ignore_errors=True)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _in_order_error(job: BatchJob, error: SliceError) -> DataError:
+    """What reading the input in order says about it (the row pandas stopped at, as it always said), else
+    ``error``. Only called when a chunk did not read as planned: the input is malformed."""
+    try:
+        for _ in read_chunks(job):
+            pass
+    except DataError as exc:
+        return exc
+    return error
 
 
 # -- reading ------------------------------------------------------------------------------------------
@@ -317,24 +356,32 @@ def _jsonl_chunks(job: BatchJob) -> Iterator[Chunk]:
     index = 0
     with open(job.input, encoding="utf-8", errors="replace") as handle:
         for number, line in enumerate(handle, 1):
-            if not line.strip():
+            if not _jsonl_line(number, line, records, rows, problems):
                 continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                problems.append((number, "", f"not valid JSON ({exc.msg})", line.strip()[:200]))
-                continue
-            if not isinstance(record, dict):
-                problems.append((number, "", "not a JSON object", line.strip()[:200]))
-                continue
-            records.append(record)
-            rows.append(number)
             if len(records) + len(problems) >= job.chunk_size:
                 yield Chunk(index, pd.DataFrame.from_records(records), np.asarray(rows, dtype=np.int64),
                             problems)
                 records, rows, problems, index = [], [], [], index + 1
     if records or problems:
         yield Chunk(index, pd.DataFrame.from_records(records), np.asarray(rows, dtype=np.int64), problems)
+
+
+def _jsonl_line(number: int, line: str, records: list[dict], rows: list[int],
+                problems: list[tuple[int, str, str, str]]) -> bool:
+    """Add line ``number`` to the chunk's records or its problems; ``False`` for a blank line (skipped)."""
+    if not line.strip():
+        return False
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as exc:
+        problems.append((number, "", f"not valid JSON ({exc.msg})", line.strip()[:200]))
+        return True
+    if not isinstance(record, dict):
+        problems.append((number, "", "not a JSON object", line.strip()[:200]))
+        return True
+    records.append(record)
+    rows.append(number)
+    return True
 
 
 def _parquet_chunks(job: BatchJob) -> Iterator[Chunk]:
@@ -344,6 +391,289 @@ def _parquet_chunks(job: BatchJob) -> Iterator[Chunk]:
         yield Chunk(index, frame, np.arange(first, first + len(frame)))
         first += len(frame)
 
+
+# -- planning: where each chunk lies, so that workers read their own ----------------------------------
+
+@dataclass(frozen=True)
+class Slice:
+    """Where chunk ``index`` lies in the input, for a worker to read it by itself.
+
+    ``start``, ``end``: bytes ``[start, end)`` of a CSV or JSONL input, rows ``[start, end)`` of a Parquet
+    one. ``first``: the row number of the chunk's first record (CSV, Parquet) or line (JSONL). ``rows``: the
+    records it holds (CSV, Parquet) or its lines that are not blank (JSONL), checked when it is read.
+    """
+
+    index: int
+    start: int
+    end: int
+    first: int
+    rows: int
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The chunks of an input as :class:`Slice` s, or ``slices is None`` (with the ``reason``) when the input
+    must be read in order, by one process (:func:`read_chunks`). ``columns``: a CSV's header as pandas reads
+    it, for workers that parse a slice without it."""
+
+    slices: list[Slice] | None
+    columns: tuple[str, ...] = ()
+    reason: str = ""
+
+
+class SliceError(DataError):
+    """A slice does not read as its plan says: the input is malformed there (:func:`run` then reads it in
+    order to report the row, exactly as a sequential read does)."""
+
+
+_BLOCK = 1 << 22  # bytes scanned at a time: memory stays flat however large the input
+_QUOTE, _COMMA, _LF, _CR = 34, 44, 10, 13
+_CSV_CONTENT = np.ones(256, dtype=bool)  # bytes that make a line content for pandas (a line without is skipped)
+_CSV_CONTENT[[9, 10, 13, 32]] = False
+_TEXT = np.zeros(256, dtype=bool)  # ASCII bytes that are not white space for str.strip()
+_TEXT[:128] = True
+_TEXT[[9, 10, 11, 12, 13, 28, 29, 30, 31, 32]] = False
+_HIGH = np.arange(256) >= 128  # bytes of non-ASCII characters (white space for str.strip(), some of them)
+
+
+def plan(job: BatchJob) -> Plan:
+    """Where each chunk of ``job.input`` lies: the same chunks, row numbers and bad lines as
+    :func:`read_chunks`, found by a streaming byte scan (CSV, JSONL) or from the footer (Parquet)."""
+    planners = {"csv": _csv_plan, "jsonl": _jsonl_plan, "parquet": _parquet_plan}
+    return planners[job.input_format](job)
+
+
+def _slices(bounds: list[int], size: int, records: int, chunk_size: int) -> list[Slice]:
+    """Slices from chunk start offsets ``bounds`` (one per chunk) of an input of ``size`` bytes or rows."""
+    return [Slice(k, start, bounds[k + 1] if k + 1 < len(bounds) else size, k * chunk_size + 1,
+                  min(chunk_size, records - k * chunk_size)) for k, start in enumerate(bounds)]
+
+
+def _csv_plan(job: BatchJob) -> Plan:
+    """Record boundaries of a CSV file: a line feed ends a record only outside quotes (RFC 4180; a doubled
+    quote keeps the parity) and on a line that is not blank (pandas skips those). Quoting that pandas reads
+    otherwise (a quote inside an unquoted field, after a closing quote, or never closed) and lone carriage
+    returns (line ends for pandas) make the plan give up: the input is then read in order, as always."""
+    size = job.input.stat().st_size
+    chunk_size = job.chunk_size
+    bounds: list[int] = []  # after the header, then after every chunk_size-th record
+    records = 0  # records ended so far, the header included
+    inside = 0  # quote parity before the block
+    prev = _LF  # the byte before the block (the file's start counts as a line start)
+    content = False  # the current line has content before the block
+    check_next = 0  # the block ended with a closing quote (1) or carriage return (2): the next byte decides
+    with open(job.input, "rb") as handle:
+        offset = 3 if handle.read(3) == b"\xef\xbb\xbf" else 0
+        handle.seek(offset)
+        while block := handle.read(_BLOCK):
+            b = np.frombuffer(block, dtype=np.uint8)
+            if check_next == 1 and b[0] not in (_COMMA, _LF, _CR, _QUOTE) or check_next == 2 and b[0] != _LF:
+                return Plan(None, reason=_CSV_IN_ORDER)
+            quotes = np.flatnonzero(b == _QUOTE)
+            parity = (inside + np.arange(quotes.size)) & 1  # before each quote
+            if quotes.size:
+                before = np.where(quotes > 0, b[quotes - 1], prev)
+                after = b[np.minimum(quotes + 1, b.size - 1)]
+                opening, closing = parity == 0, parity == 1
+                last = quotes == b.size - 1
+                if (opening & ~np.isin(before, (_COMMA, _LF, _QUOTE))).any() or \
+                        (closing & ~last & ~np.isin(after, (_COMMA, _LF, _CR, _QUOTE))).any():
+                    return Plan(None, reason=_CSV_IN_ORDER)
+            inside_at = lambda positions: (inside + np.searchsorted(quotes, positions)) & 1  # noqa: E731
+            returns = np.flatnonzero(b == _CR)
+            if returns.size:
+                lone = returns[inside_at(returns) == 0]
+                lone = lone[(lone == b.size - 1) | (b[np.minimum(lone + 1, b.size - 1)] != _LF)]
+                if (lone < b.size - 1).any():
+                    return Plan(None, reason=_CSV_IN_ORDER)
+            feeds = np.flatnonzero(b == _LF)
+            feeds = feeds[inside_at(feeds) == 0]  # the line feeds that end a line
+            if feeds.size:
+                starts = np.concatenate(([0], feeds[:-1] + 1))
+                lines = _ends_with(b, feeds, starts, _CSV_CONTENT)
+                for i in np.flatnonzero(~lines).tolist():  # blank, or ending in white space: look closer
+                    lines[i] = bool(_CSV_CONTENT[b[starts[i]:feeds[i]]].any())
+                lines[0] |= content
+                ends = feeds[lines] + offset + 1
+                numbers = np.arange(records + 1, records + 1 + ends.size)
+                bounds += ends[(numbers - 1) % chunk_size == 0].tolist()
+                records += ends.size
+                content = bool(_CSV_CONTENT[b[feeds[-1] + 1:]].any())
+            else:
+                content = content or bool(_CSV_CONTENT[b].any())
+            inside = int(inside + quotes.size) & 1
+            check_next = 1 if quotes.size and quotes[-1] == b.size - 1 and parity[-1] == 1 else \
+                2 if b[-1] == _CR and inside == 0 else 0
+            prev = int(b[-1])
+            offset += b.size
+    if check_next == 2 or inside:
+        return Plan(None, reason=_CSV_IN_ORDER)
+    if content:
+        records += 1
+        if (records - 1) % chunk_size == 0:
+            bounds.append(size)
+    if not records:
+        return Plan(None, reason="it has no header")
+    data = records - 1
+    try:  # the header as pandas names its columns; a first row longer than it makes an index of pandas'
+        head = pd.read_csv(job.input, nrows=1, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError):
+        return Plan(None, reason=_CSV_IN_ORDER)
+    if not isinstance(head.index, pd.RangeIndex):
+        return Plan(None, reason="its first row has more fields than its header")
+    if data == 0:  # pandas reads one empty chunk
+        return Plan([Slice(0, bounds[0], size, 1, 0)], tuple(map(str, head.columns)))
+    return Plan(_slices(bounds[: math.ceil(data / chunk_size)], size, data, chunk_size),
+                tuple(map(str, head.columns)))
+
+
+def _ends_with(b: np.ndarray, feeds: np.ndarray, starts: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Whether each line (``starts`` to its line feed at ``feeds``, a carriage return before it aside) ends in a
+    byte that ``wanted`` marks: the quick test, true for almost every line that has content."""
+    last = np.maximum(feeds - 1, 0)
+    before = np.maximum(feeds - 2, 0)
+    return (feeds > starts) & wanted[b[last]] | \
+        (feeds - 1 > starts) & (b[last] == _CR) & wanted[b[before]]
+
+
+_CSV_IN_ORDER = ("its quoting or line ends are not plain RFC 4180 (a quote inside an unquoted field or after a "
+                 "closing quote, a quote never closed, or a lone carriage return)")
+
+
+def _jsonl_plan(job: BatchJob) -> Plan:
+    """Chunk boundaries of a JSON lines file: every ``chunk_size`` lines that are not blank (as
+    :func:`_jsonl_chunks` counts them: bad lines count too). Lone carriage returns (line ends when read as
+    text) make the plan give up: the input is then read in order."""
+    size = job.input.stat().st_size
+    chunk_size = job.chunk_size
+    bounds: list[int] = []  # where each chunk starts
+    firsts: list[int] = []  # the line number of its first line
+    lines = nonblank = 0  # lines ended so far; those not blank
+    text = high = False  # the current line has, so far, a byte that is ASCII but not white space / not ASCII
+    start = offset = 0  # where the current line starts; where the block starts
+    check_next = False  # the block ended with a carriage return
+    with open(job.input, "rb") as handle, open(job.input, "rb") as lookup:
+        def blank(line_start: int, line_end: int) -> bool:  # only for lines of white space and non-ASCII
+            lookup.seek(line_start)
+            return not lookup.read(line_end - line_start).decode("utf-8", errors="replace").strip()
+
+        while block := handle.read(_BLOCK):
+            b = np.frombuffer(block, dtype=np.uint8)
+            returns = np.flatnonzero(b[:-1] == _CR)
+            if check_next and b[0] != _LF or returns.size and (b[returns + 1] != _LF).any():
+                return Plan(None, reason=_JSONL_IN_ORDER)
+            check_next = bool(b[-1] == _CR)
+            feeds = np.flatnonzero(b == _LF)
+            if feeds.size:
+                starts = np.concatenate(([0], feeds[:-1] + 1))
+                filled = _ends_with(b, feeds, starts, _TEXT)
+                for i in np.flatnonzero(~filled).tolist():  # blank, or ending in white space: look closer
+                    part = b[starts[i]:feeds[i]]
+                    has_text, has_high = bool(_TEXT[part].any()), bool(_HIGH[part].any())
+                    if i == 0:
+                        has_text, has_high = has_text or text, has_high or high
+                    filled[i] = has_text or has_high and not blank(start if i == 0 else offset + int(starts[i]),
+                                                                   offset + int(feeds[i]) + 1)
+                numbers = nonblank + np.cumsum(filled) - 1  # among the lines that are not blank, from 0
+                opens = filled & (numbers % chunk_size == 0)
+                bounds += np.where(np.arange(feeds.size) == 0, start, offset + starts)[opens].tolist()
+                firsts += (lines + 1 + np.flatnonzero(opens)).tolist()
+                nonblank += int(filled.sum())
+                lines += feeds.size
+                start = offset + int(feeds[-1]) + 1
+                tail = b[feeds[-1] + 1:]
+                text, high = bool(_TEXT[tail].any()), bool(_HIGH[tail].any())
+            else:
+                text, high = text or bool(_TEXT[b].any()), high or bool(_HIGH[b].any())
+            offset += b.size
+        if check_next:
+            return Plan(None, reason=_JSONL_IN_ORDER)
+        if offset > start and (text or high and not blank(start, offset)):  # a last line without a line end
+            if nonblank % chunk_size == 0:
+                bounds.append(start)
+                firsts.append(lines + 1)
+            nonblank += 1
+    return Plan([Slice(k, bounds[k], bounds[k + 1] if k + 1 < len(bounds) else size, firsts[k],
+                       min(chunk_size, nonblank - k * chunk_size)) for k in range(len(bounds))])
+
+
+_JSONL_IN_ORDER = "it has lone carriage returns (line ends when read as text)"
+
+
+def _parquet_plan(job: BatchJob) -> Plan:
+    """Row ranges of ``chunk_size`` rows, as ``iter_batches`` makes them (across row groups). Dictionary
+    (categorical) columns are read in order: their categories depend on how the rows were batched."""
+    parquet = pq.ParquetFile(job.input)
+    if any(pa.types.is_dictionary(t) for t in parquet.schema_arrow.types):
+        return Plan(None, reason="it has dictionary (categorical) columns")
+    rows = parquet.metadata.num_rows
+    return Plan(_slices(list(range(0, rows, job.chunk_size)), rows, rows, job.chunk_size))
+
+
+def read_slice(job: BatchJob, piece: Slice, columns: tuple[str, ...] = ()) -> Chunk:
+    """Chunk ``piece.index`` of the input, read by itself: what :func:`read_chunks` yields for it.
+    :class:`SliceError` if it does not read as planned."""
+    readers = {"csv": _csv_slice, "jsonl": _jsonl_slice, "parquet": _parquet_slice}
+    chunk = readers[job.input_format](job, piece, columns)
+    found = len(chunk.frame) + len(chunk.problems)
+    if found != piece.rows:
+        raise SliceError(f"chunk {piece.index} should hold {piece.rows} rows from row {piece.first} on, "
+                         f"but {found} were read.", path=str(job.input))
+    return chunk
+
+
+def _read_bytes(path: Path, start: int, end: int) -> bytes:
+    with open(path, "rb") as handle:
+        handle.seek(start)
+        return handle.read(end - start)
+
+
+def _csv_slice(job: BatchJob, piece: Slice, columns: tuple[str, ...]) -> Chunk:
+    rows = np.arange(piece.first, piece.first + piece.rows)
+    if not piece.rows:
+        return Chunk(piece.index, pd.DataFrame(columns=list(columns)).astype(str), rows)
+    try:
+        frame = pd.read_csv(io.BytesIO(_read_bytes(job.input, piece.start, piece.end)), header=None,
+                            names=list(columns), dtype=str, keep_default_na=False, encoding="utf-8")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
+        raise SliceError(f"chunk {piece.index} cannot be read as CSV: {_first_line(exc)}",
+                         path=str(job.input)) from None
+    if not isinstance(frame.index, pd.RangeIndex):  # a first row longer than the header
+        raise SliceError(f"row {piece.first} has more fields than the header.", path=str(job.input))
+    return Chunk(piece.index, frame, rows)
+
+
+def _jsonl_slice(job: BatchJob, piece: Slice, columns: tuple[str, ...]) -> Chunk:
+    text = io.TextIOWrapper(io.BytesIO(_read_bytes(job.input, piece.start, piece.end)), encoding="utf-8",
+                            errors="replace")
+    records: list[dict] = []
+    rows: list[int] = []
+    problems: list[tuple[int, str, str, str]] = []
+    for number, line in enumerate(text, piece.first):
+        _jsonl_line(number, line, records, rows, problems)
+    return Chunk(piece.index, pd.DataFrame.from_records(records), np.asarray(rows, dtype=np.int64), problems)
+
+
+def _parquet_slice(job: BatchJob, piece: Slice, columns: tuple[str, ...]) -> Chunk:
+    parquet = pq.ParquetFile(job.input)
+    starts = np.cumsum([0] + [parquet.metadata.row_group(g).num_rows
+                              for g in range(parquet.metadata.num_row_groups)])
+    first_group = int(np.searchsorted(starts, piece.start, side="right")) - 1
+    last_group = int(np.searchsorted(starts, piece.end, side="left")) - 1
+    at, pieces = int(starts[first_group]), []
+    # Batches from the start of the row group that holds the first row: rows before it are decoded, not
+    # converted. Where they line up with the chunk (always, when row groups hold whole chunks), the one
+    # batch is the chunk, as iter_batches over the whole file makes it.
+    for batch in parquet.iter_batches(batch_size=job.chunk_size, row_groups=range(first_group, last_group + 1)):
+        low, high = max(piece.start, at), min(piece.end, at + len(batch))
+        if high > low:
+            pieces.append(batch if (low, high) == (at, at + len(batch)) else batch.slice(low - at, high - low))
+        at += len(batch)
+        if at >= piece.end:
+            break
+    frame = pieces[0].to_pandas() if len(pieces) == 1 else \
+        pa.Table.from_batches(pieces, parquet.schema_arrow).to_pandas()
+    return Chunk(piece.index, frame, np.arange(piece.first, piece.first + len(frame)))
 
 # -- classifying (in a worker) ------------------------------------------------------------------------
 
@@ -490,7 +820,8 @@ def _csv_header(columns: list[str]) -> bytes:
 
 
 def _atomic(path: Path, write: Callable[[Path], object]) -> None:
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}-{threading.get_ident()}")
+    # unique even among the machines of a cluster writing to one shared parts folder
+    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}-{threading.get_ident()}-{os.urandom(4).hex()}")
     try:
         write(tmp)
         os.replace(tmp, path)
@@ -597,7 +928,8 @@ def _first_line(exc: BaseException) -> str:
 # -- engines ------------------------------------------------------------------------------------------
 
 class _Runner:
-    """How chunks are executed: ``submit`` a chunk, ``wait_some`` for finished ones, ``finish`` one."""
+    """How chunks are executed: ``submit`` a chunk read here or ``submit_slice`` one the worker reads,
+    ``wait_some`` for finished ones, ``finish`` one (its done marker)."""
 
     capacity = 1
 
@@ -615,8 +947,18 @@ class _InProcessRunner(_Runner):
         self.job = job
 
     def submit(self, chunk: Chunk) -> Future:
+        return self._now(_run_chunk, self.job, chunk)
+
+    def submit_slice(self, piece: Slice, columns: tuple[str, ...]) -> Future:
+        return self._now(_run_slice, self.job, piece, columns)
+
+    @staticmethod
+    def _now(function: Callable[..., dict], *args: object) -> Future:
         future: Future = Future()
-        future.set_result(_run_chunk(self.job, chunk))
+        try:
+            future.set_result(function(*args))
+        except SliceError as exc:
+            future.set_exception(exc)
         return future
 
     def wait_some(self, futures: list) -> list:
@@ -632,6 +974,11 @@ def _run_chunk(job: BatchJob, chunk: Chunk) -> dict:
     return write_part(job, chunk.index, good, problems)
 
 
+def _run_slice(job: BatchJob, piece: Slice, columns: tuple[str, ...]) -> dict:
+    """In a worker: read chunk ``piece.index`` from the input, classify it and write its parts."""
+    return _run_chunk(job, read_slice(job, piece, columns))
+
+
 def _start_worker(job: BatchJob) -> None:
     # Ctrl-C is the parent's to handle: it stops submitting, the chunks under way still finish their parts.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -639,7 +986,8 @@ def _start_worker(job: BatchJob) -> None:
 
 
 class _PoolRunner(_Runner):
-    """``jobs`` worker processes, each with the model loaded once, writing their own parts."""
+    """``jobs`` worker processes, each with the model loaded once, reading their chunks and writing their
+    parts."""
 
     def __init__(self, job: BatchJob, jobs: int) -> None:
         self.job = job
@@ -661,6 +1009,9 @@ class _PoolRunner(_Runner):
 
     def submit(self, chunk: Chunk) -> Future:
         return self.pool.submit(_run_chunk, self.job, chunk)
+
+    def submit_slice(self, piece: Slice, columns: tuple[str, ...]) -> Future:
+        return self.pool.submit(_run_slice, self.job, piece, columns)
 
     def wait_some(self, futures: list) -> list:
         return list(wait(futures, return_when=FIRST_COMPLETED).done)

@@ -3,6 +3,11 @@ what it started itself."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from triage import batch
@@ -49,7 +54,52 @@ def test_dask_on_a_local_cluster_writes_what_the_local_engine_writes(tmp_path, j
         summary = batch.run(job(typo_backlog, out, chunk_size=500), engine="dask",
                             scheduler=cluster.scheduler_address)
     assert summary.chunks == 8 and summary.classified == 4000
+    assert summary.notes == []  # the workers see the files: they read the input and write the parts
     assert out.read_bytes() == reference
+
+
+def _unshare_works() -> bool:
+    return shutil.which("unshare") is not None and \
+        subprocess.run(["unshare", "-rm", "true"], capture_output=True).returncode == 0
+
+
+@pytest.mark.skipif(not _unshare_works(), reason="needs mount namespaces (unshare -rm)")
+def test_dask_workers_without_the_files_classify_chunks_this_process_reads(tmp_path, job, typo_backlog,
+                                                                          reference):
+    """A worker on a 'machine' without the job's files: its own mount namespace, an empty file system over
+    the job's folder. This process reads the input and writes the parts, and says so."""
+    distributed = pytest.importorskip("distributed")
+    source = tmp_path / "in.csv"
+    source.write_bytes(typo_backlog.read_bytes())
+    dask = Path(sys.executable).with_name("dask")
+    with distributed.LocalCluster(n_workers=0, processes=False, protocol="tcp://", host="127.0.0.1",
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+        worker = subprocess.Popen(
+            ["unshare", "-rm", "sh", "-c", f"mount -t tmpfs none '{tmp_path}' && exec '{dask}' worker "
+             f"{cluster.scheduler_address} --nthreads 1 --nworkers 1 --no-dashboard"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            client.wait_for_workers(1, timeout=60)
+            summary = batch.run(job(source, tmp_path / "out.csv", chunk_size=500), engine="dask",
+                                scheduler=cluster.scheduler_address)
+        finally:
+            worker.terminate()
+            worker.wait(timeout=30)
+    assert summary.chunks == 8 and summary.classified == 4000
+    assert any("no shared file system" in note for note in summary.notes)
+    assert (tmp_path / "out.csv").read_bytes() == reference
+
+
+def test_a_worker_sees_the_job_files_only_with_the_same_manifest_and_input(tmp_path, job, typo_backlog):
+    from triage.batch_dask import sees_job_files
+
+    this = job(typo_backlog, tmp_path / "out.csv")
+    batch._open_parts(this, restart=True)
+    manifest = (this.parts_dir / "manifest.json").read_text()
+    assert sees_job_files(str(this.input), str(this.parts_dir), manifest)
+    assert not sees_job_files(str(this.input), str(this.parts_dir), manifest + "\n")
+    assert not sees_job_files(str(tmp_path / "elsewhere.csv"), str(this.parts_dir), manifest)
+    assert not sees_job_files(str(this.input), str(tmp_path / ".other.parts"), manifest)
 
 
 def test_a_resumed_job_skips_finished_chunks(tmp_path, job, typo_backlog, reference):

@@ -7,16 +7,31 @@ nothing is printed as a traceback.
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import typer
 
 from triage.errors import TriageError
 
-app = typer.Typer(help="Route Indonesian public-service complaints: train, evaluate, suggest, serve, batch.",
-                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+_app = typer.Typer(help="Route Indonesian public-service complaints: train, evaluate, suggest, serve, batch.",
+                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 
 EXIT_ERROR = 2
+
+
+@_app.callback()
+def _commands() -> None:
+    # A callback keeps the app a group of commands even when only one is registered (`triage batch`).
+    pass
+
+# The module that registers each command on the app. `triage COMMAND` imports only that one (`triage batch`
+# needs neither the web service nor the database); a command missing here, or none, imports them all.
+_COMMANDS = {"train": "classify", "evaluate": "classify", "suggest": "classify", "serve": "serve",
+             "apikey": "apikey", "batch": "batch", "retrain": "retrain", "models": "retrain",
+             "realdata": "realdata"}
+_MODULES = ("classify", "serve", "apikey", "batch", "retrain", "realdata")
+_registering = False
 
 
 def fail(message: str, code: int = EXIT_ERROR) -> None:
@@ -27,19 +42,37 @@ def fail(message: str, code: int = EXIT_ERROR) -> None:
 
 def main() -> None:
     """Entry point of the ``triage`` script."""
+    command = next((arg for arg in sys.argv[1:] if not arg.startswith("-")), None)
+    _register((_COMMANDS[command],) if command in _COMMANDS else _MODULES)
     try:
-        app()
+        _app()
     except TriageError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_ERROR)
 
 
-# Command modules register themselves on ``app`` when imported.
-from triage.cli import classify  # noqa: E402,F401
-
-for _optional in ("serve", "apikey", "batch", "retrain", "realdata"):
+def _register(modules: tuple[str, ...]) -> None:
+    """Import command modules: they register themselves on the app (``from triage.cli import app``)."""
+    global _registering
+    _registering = True
     try:
-        __import__(f"triage.cli.{_optional}")
-    except ModuleNotFoundError as _exc:  # a command group not written yet
-        if _exc.name != f"triage.cli.{_optional}":
-            raise
+        for name in modules:
+            try:
+                importlib.import_module(f"triage.cli.{name}")
+            except ModuleNotFoundError as exc:  # a command group not written yet
+                if exc.name != f"triage.cli.{name}":
+                    raise
+    finally:
+        _registering = False
+
+
+def __getattr__(name: str) -> typer.Typer:
+    """``app``: the Typer app, with every command registered (what tests and scripts import); while command
+    modules register themselves, the app as it is."""
+    if name != "app":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if _registering:
+        return _app
+    _register(_MODULES)
+    globals()["app"] = _app
+    return _app

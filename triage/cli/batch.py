@@ -9,7 +9,8 @@ from typing import Annotated, Optional
 import typer
 
 from triage import batch as batch_lib
-from triage.cli import app, fail
+from triage.cli import _app as app  # the app as it is: `triage batch` imports no other command
+from triage.cli import fail
 from triage.settings import get_settings
 
 Input = Annotated[Path, typer.Argument(help="Backlog file: .csv, .jsonl or .parquet.")]
@@ -93,6 +94,7 @@ def _summary(summary: batch_lib.BatchSummary) -> str:
              f"in {summary.seconds:.1f} s ({summary.rows_per_second:,.0f} rows/s) -> {summary.output}"]
     if summary.resumed_chunks:
         lines.append(f"resumed: {summary.resumed_chunks} of {summary.chunks} chunks were done already")
+    lines.extend(f"note: {note}" for note in summary.notes)
     lines.append(f"{summary.needs_review} need review")
     if summary.bad:
         lines.append(f"{summary.bad} bad rows (row number and reason) -> {summary.errors_path}")
