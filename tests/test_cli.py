@@ -76,7 +76,12 @@ def test_train_refuses_bad_training_data_before_fitting(tmp_path):
 
 def test_empty_text_is_refused():
     result = run("suggest", "   ")
-    assert result.returncode == 2 and "empty" in result.stderr
+    assert result.returncode == 2 and "the complaint text is blank" in result.stderr
+
+
+def test_text_without_letters_is_refused():
+    result = run("suggest", "!!! 123")
+    assert result.returncode == 2 and "no letters" in result.stderr
 
 
 def test_unknown_deployment_is_refused():

@@ -41,7 +41,6 @@ import math
 import multiprocessing as mp
 import os
 import pickle
-import re
 import shutil
 import signal
 import threading
@@ -60,7 +59,7 @@ import pyarrow.parquet as pq
 
 from triage.errors import ConflictError, DataError
 from triage.registry import ModelRegistry
-from triage.suggest import Suggester
+from triage.suggest import Suggester, text_problem
 from triage.taxonomy import HEADS
 
 FORMATS: tuple[str, ...] = ("csv", "jsonl", "parquet")
@@ -76,7 +75,6 @@ SUGGESTION_COLUMNS: tuple[str, ...] = tuple(
 ERROR_COLUMNS: tuple[str, ...] = ("row", "id", "reason", "text")
 
 _MANIFEST = "manifest.json"
-_LETTER = re.compile(r"[^\W\d_]")
 Progress = Callable[[int], None]
 
 
@@ -700,21 +698,6 @@ def suggester_for(models_dir: str | Path, deployment: str, version: str, rows: i
         model.features_ = pickle.loads(pickle.dumps(model.features_))  # caches are never pickled: clean copy
         entry[1] = rows
     return entry[0]
-
-
-def text_problem(value: object) -> str | None:
-    """Why ``value`` cannot be routed, or ``None`` if it can."""
-    if value is None or isinstance(value, float) and math.isnan(value):
-        return "text is missing"
-    if not isinstance(value, str):
-        return f"text is not a string (got {type(value).__name__})"
-    if not value:
-        return "text is empty"
-    if not value.strip():
-        return "text is blank (only whitespace)"
-    if not _LETTER.search(value):
-        return "text has no letters (only numbers or symbols)"
-    return None
 
 
 def classify(job: BatchJob, chunk: Chunk, suggester: Suggester) -> tuple[pd.DataFrame, list[tuple]]:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from triage.db import CHANNELS, STATUSES, Complaint, utcnow
 from triage.errors import ConflictError, InvalidInputError, NotFoundError
-from triage.suggest import Suggester, Suggestion
+from triage.suggest import Suggester, Suggestion, text_problem
 from triage.taxonomy import HEADS
 
 Order = Literal["newest", "least_certain"]
@@ -61,6 +61,9 @@ def check_text(text: object, max_chars: int | None = None) -> str:
     """Return ``text`` if a complaint may carry it, else raise :class:`InvalidInputError`."""
     if not isinstance(text, str) or not text.strip():
         raise InvalidInputError("Teks pengaduan kosong. Tuliskan isi pengaduan warga sebelum mengirim.")
+    if text_problem(text) is not None:
+        raise InvalidInputError("Teks pengaduan tidak berisi huruf sama sekali (hanya angka atau tanda baca). "
+                                "Tuliskan isi pengaduan warga dengan kata-kata.")
     if "\x00" in text or not _encodable(text):
         raise InvalidInputError("Teks pengaduan berisi karakter yang tidak sah (karakter kosong atau pengkodean "
                                 "rusak). Salin ulang teksnya dari sumber aslinya.")

@@ -7,6 +7,8 @@ model version. The same :meth:`Suggester.suggest_many` serves ``triage suggest``
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -19,6 +21,23 @@ from triage.taxonomy import HEADS, FocalPoint, Taxonomy, load_taxonomy
 
 TOP_K = 3
 EXPLANATION_TERMS = 5
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+def text_problem(value: object) -> str | None:
+    """Why ``value`` cannot be routed, or ``None`` if it can: the one rule of the API, the web page, the CLI
+    and batch jobs (a complaint needs at least one letter)."""
+    if value is None or isinstance(value, float) and math.isnan(value):
+        return "text is missing"
+    if not isinstance(value, str):
+        return f"text is not a string (got {type(value).__name__})"
+    if not value:
+        return "text is empty"
+    if not value.strip():
+        return "text is blank (only whitespace)"
+    if not _LETTER.search(value):
+        return "text has no letters (only numbers or symbols)"
+    return None
 
 
 @dataclass(frozen=True)
@@ -98,8 +117,9 @@ class Suggester:
     def suggest_many(self, texts: Sequence[str], explain: bool = True) -> list[Suggestion]:
         """Suggestions for many complaints in one feature pass; ``explain=False`` skips explanations."""
         for i, text in enumerate(texts):
-            if not isinstance(text, str) or not text.strip():
-                raise InvalidInputError(f"text {i} is empty; a complaint needs some words to be routed.")
+            problem = text_problem(text)
+            if problem is not None:
+                raise InvalidInputError(f"text {i}: {problem}; a complaint needs some words to be routed.")
         X = self.model.features_.transform(texts)
         proba = self.model.proba_from_features(X)
         word_block = X[:, : self.model.features_.n_word_features].tocsr() if explain else None
@@ -115,7 +135,7 @@ class Suggester:
         """Bulk form for backlogs: per head ``<head>`` (code), ``<head>_confidence`` and
         ``<head>_needs_review`` as arrays, plus ``needs_review``. No objects per complaint, no explanation.
 
-        Texts are not checked here: the batch job sorts out empty rows before calling this.
+        Texts are not checked here: the batch job sorts out the rows :func:`text_problem` refuses first.
         """
         proba = self.model.predict_proba(texts)
         columns: dict[str, np.ndarray] = {}

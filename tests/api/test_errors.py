@@ -24,6 +24,13 @@ def test_empty_or_blank_text_is_refused(client, handler, text):
     assert_error(response, 422, "invalid_input", "Teks pengaduan kosong")
 
 
+@pytest.mark.parametrize("text", ["!!!", "0812 3456 7890", "12345"])
+def test_text_without_a_single_letter_is_refused_as_batch_jobs_refuse_it(client, handler, text):
+    response = client.post("/v1/complaints", json={"text": text}, headers=handler.headers)
+
+    assert_error(response, 422, "invalid_input", "tidak berisi huruf")
+
+
 def test_text_over_the_limit_is_refused_naming_the_limit(client, handler, settings):
     response = client.post("/v1/complaints", json={"text": "jalan rusak " * 200}, headers=handler.headers)
 

@@ -14,7 +14,7 @@ from triage.dataset import read_jsonl
 from triage.evaluate import evaluate as evaluate_model
 from triage.registry import ModelRegistry
 from triage.settings import get_settings
-from triage.suggest import Suggester
+from triage.suggest import Suggester, text_problem
 from triage.taxonomy import HEADS, load_taxonomy
 from triage.train import train as train_model
 
@@ -71,8 +71,9 @@ def suggest(text: Annotated[Optional[str], typer.Argument(help="Complaint text; 
         if sys.stdin.isatty():
             fail("give the complaint text as an argument or on stdin.")
         text = sys.stdin.read()
-    if not text.strip():
-        fail("the complaint text is empty; give the words of the complaint.")
+    problem = text_problem(text)
+    if problem is not None:
+        fail(f"the complaint {problem}; give the words of the complaint.")
     settings = get_settings()
     suggester = Suggester.from_registry(settings.models_dir, deployment or settings.deployment, model)
     suggestion = suggester.suggest(text)
