@@ -108,3 +108,25 @@ def test_a_fitted_transformer_keeps_its_training_words_stems_so_new_processes_ne
     assert features.stem_table_["diperbaiki"] == "baik"
     features.transform(TEXTS)
     assert features._stemmer.calls == 0
+
+
+def test_a_texts_features_do_not_depend_on_the_texts_it_comes_with():
+    # to the last bit: a complaint gets the same confidences from the API (alone) and from a batch job
+    features = ComplaintFeatures(min_df=1).fit(TEXTS)
+    # the first text's words in other orders, and new ones
+    others = ["kulu parah, diperbaiki loa", "KTP hilang, tolong dibantu", "tdk rusakkk jalan sekali di desa baru"]
+    alone = features.transform(TEXTS[:1])
+    for batch in (TEXTS, others + TEXTS[:1], TEXTS[:1] + others):
+        fresh = pickle.loads(pickle.dumps(features))  # empty per-word caches, filled in another order
+        together = fresh.transform(batch)
+        row = together[batch.index(TEXTS[0])]
+        assert (row.indices == alone.indices).all() and (row.data == alone.data).all()
+
+
+def test_words_seen_in_earlier_calls_give_what_a_fresh_transformer_gives():
+    features = ComplaintFeatures(min_df=1).fit(TEXTS)
+    new = ["jalan rusakkk parah sekali di desa baru", "lampu jalan padam di kampung", "KTP hilang di kecamatan"]
+    first, second = features.transform(new[:2]), features.transform(new[1:])  # the second reuses rows
+    fresh = pickle.loads(pickle.dumps(features)).transform(new[1:])
+    assert (second != fresh).nnz == 0
+    assert (first[1] != fresh[0]).nnz == 0

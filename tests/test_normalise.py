@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from triage.normalise import SLANG, STOP_WORDS, complaint_tokens, normalise, tokens
+from triage.normalise import SLANG, STOP_WORDS, complaint_tokens, complaint_tokens_many, normalise, tokens
 
 module = importlib.import_module("triage.normalise")  # the package exports a function of the same name
 
@@ -73,6 +73,20 @@ def test_complaint_tokens_are_the_tokens_of_the_normalised_text(text):
     assert complaint_tokens(text) == complaint_tokens(text)  # the second time from the per-word cache
 
 
+def test_many_texts_at_once_give_each_texts_own_tokens():
+    rng = random.Random(3)
+    pieces = ["jln", "rusakkk", "KUKAR ADUAN", "kukar aduan", "0812-3456-7890", "6402011234567890", "www.a.go.id",
+              "a.b@mail.com", "[NIK]", "yg", "dan", "\n", "\t", "\u00e9", "\u0130", "|", "\x1f", "😀", "Rp1.500"]
+    texts = TRICKY + ["".join(rng.choice(pieces) + rng.choice(" .,") for _ in range(rng.randrange(0, 12)))
+                      for _ in range(3000)]
+    plain = [t for t in texts if "\x1f" not in t]
+    for batch in (plain, texts, [], [""], ["a\x1fb", "c"], plain[:1]):
+        flat, lengths = complaint_tokens_many(batch)
+        one_by_one = [complaint_tokens(t) for t in batch]
+        assert lengths == [len(found) for found in one_by_one]
+        assert flat == [token for found in one_by_one for token in found]
+
+
 def test_words_are_the_runs_of_ascii_letters():
     rng = random.Random(5)
     alphabet = "abcxyz \u00e9\u212a\u0130.,-_0\n\t\u00a0\U0001f600"
@@ -91,6 +105,25 @@ def test_fast_number_patterns_match_exactly_what_the_plain_ones_do():
     for name, pattern in plain.items():
         fast, slow = getattr(module, name), re.compile(pattern)
         assert [fast.sub("#", t) for t in texts] == [slow.sub("#", t) for t in texts], name
+
+
+def test_masks_skip_a_pattern_only_where_it_cannot_match():
+    patterns = [(module._REDACTED, lambda m: module._MASKS[m.group(1)]), (module._EMAIL, " xemail "),
+                (module._URL, " xurl "), (module._NIK, " xnik "), (module._PHONE, " xtelepon "),
+                (module._NUMBER, " xangka ")]
+
+    def every_pattern(text):
+        for pattern, mask in patterns:
+            text = pattern.sub(mask, text)
+        return text
+
+    rng = random.Random(11)
+    pieces = ["0812", "08", "+62", "62", "8", "3456", "-", " ", "x", ".", ",", "@", "mail", ".com", ".go.id", ".id",
+              "www", "http://", "[nik]", "[telepon]", "a", "rb", "6402011234567890"]
+    texts = ["".join(rng.choice(pieces) for _ in range(rng.randrange(1, 15))) for _ in range(20000)] + TRICKY
+    for text in texts:
+        clean = text.lower()
+        assert module._mask(clean) == every_pattern(clean), text
 
 
 def test_per_word_caches_are_bounded(monkeypatch):
