@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from triage.normalise import SLANG, STOP_WORDS, complaint_tokens, complaint_tokens_many, normalise, tokens
+from triage.normalise import BREAK, SLANG, STOP_WORDS, complaint_token_stream, complaint_tokens, normalise, tokens
 
 module = importlib.import_module("triage.normalise")  # the package exports a function of the same name
 
@@ -73,18 +73,18 @@ def test_complaint_tokens_are_the_tokens_of_the_normalised_text(text):
     assert complaint_tokens(text) == complaint_tokens(text)  # the second time from the per-word cache
 
 
-def test_many_texts_at_once_give_each_texts_own_tokens():
+def test_many_texts_at_once_give_each_texts_own_tokens_between_breaks():
     rng = random.Random(3)
     pieces = ["jln", "rusakkk", "KUKAR ADUAN", "kukar aduan", "0812-3456-7890", "6402011234567890", "www.a.go.id",
               "a.b@mail.com", "[NIK]", "yg", "dan", "\n", "\t", "\u00e9", "\u0130", "|", "\x1f", "😀", "Rp1.500"]
     texts = TRICKY + ["".join(rng.choice(pieces) + rng.choice(" .,") for _ in range(rng.randrange(0, 12)))
                       for _ in range(3000)]
     plain = [t for t in texts if "\x1f" not in t]
-    for batch in (plain, texts, [], [""], ["a\x1fb", "c"], plain[:1]):
-        flat, lengths = complaint_tokens_many(batch)
+    for batch in (plain, texts, [], [""], ["", ""], ["a\x1fb", "c"], plain[:1]):
+        stream = complaint_token_stream(batch)
         one_by_one = [complaint_tokens(t) for t in batch]
-        assert lengths == [len(found) for found in one_by_one]
-        assert flat == [token for found in one_by_one for token in found]
+        expected = [token for i, found in enumerate(one_by_one) for token in [BREAK] * (i > 0) + found]
+        assert stream == expected
 
 
 def test_words_are_the_runs_of_ascii_letters():

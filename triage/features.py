@@ -24,7 +24,7 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from triage.normalise import complaint_tokens, complaint_tokens_many
+from triage.normalise import BREAK, complaint_token_stream, complaint_tokens
 from triage.stem import Stemmer
 
 
@@ -123,14 +123,19 @@ class ComplaintFeatures(TransformerMixin, BaseEstimator):
         self._char_rows = _WordRows(len(getattr(self, "char_vocabulary_", ())))
 
     def _analyse(self, texts: list[str]) -> _Job:
-        flat, lengths = complaint_tokens_many(texts, tuple(self.sms_prefixes))
+        stream = complaint_token_stream(texts, tuple(self.sms_prefixes))
         # Words are numbered in alphabetical order, so that a text's words come in the same order whatever
         # other texts share its job: its features are then summed in the same order, to the last bit.
-        words = sorted(set(flat))
+        distinct = set(stream)
+        distinct.discard(BREAK)
+        words = sorted(distinct)
         index = {word: i for i, word in enumerate(words)}
-        ids = np.fromiter(map(index.__getitem__, flat), np.int64, len(flat))
-        return _Job(words=words, stems=self._stemmer.stem_words(words), ids=ids,
-                    indptr=np.concatenate([[0], np.cumsum(lengths, dtype=np.int64)]))
+        index[BREAK] = -1
+        ids = np.fromiter(map(index.__getitem__, stream), np.int64, len(stream))
+        breaks = np.flatnonzero(ids < 0)  # where one text ends and the next begins
+        ends = np.append(breaks, len(ids)) - np.arange(len(breaks) + 1)  # each text's end, breaks taken out
+        return _Job(words=words, stems=self._stemmer.stem_words(words), ids=ids[ids >= 0],
+                    indptr=np.concatenate([[0], ends[: len(texts)]]))
 
     def _word_counts(self, job: _Job, vocabulary: dict[str, int] | None) -> sp.csr_matrix | list[Counter]:
         low, high = self.word_ngram_range

@@ -110,31 +110,28 @@ def complaint_tokens(text: str, sms_prefixes: tuple[str, ...] = ("kukar",)) -> l
     return [token for word in _words(_masked(text, sms_prefixes)) for token in kept[word]]
 
 
-def complaint_tokens_many(texts: Sequence[str], sms_prefixes: tuple[str, ...] = ("kukar",)
-                          ) -> tuple[list[str], list[int]]:
-    """:func:`complaint_tokens` of every text, as one flat list, and the number of tokens of each text.
+BREAK = "|"
+"""What :func:`complaint_token_stream` puts between two texts' tokens: no run of letters can be it."""
+
+
+def complaint_token_stream(texts: Sequence[str], sms_prefixes: tuple[str, ...] = ("kukar",)) -> list[str]:
+    """The :func:`complaint_tokens` of every text in one list, each text's separated from the next by
+    :data:`BREAK`: what the features read, for many texts at once.
 
     The same tokens, with far fewer calls: the texts, each masked (steps 1 and 2), are joined with a
-    separator and split into words, and the words mapped to their tokens, all at once. The separator
-    becomes a word of its own that no run of letters can be, where the list is cut into texts. A text
-    holding the separator itself (never seen in complaints) makes the texts go one by one.
+    separator that becomes the word :data:`BREAK`, split into words and the words mapped to their tokens,
+    all at once. A text holding the separator itself (never seen in complaints) makes the texts go one by
+    one.
     """
-    if not texts:
-        return [], []
     prefixes = tuple(sms_prefixes)
     joined = _SEPARATOR.join([_masked(text, prefixes) for text in texts])
-    if joined.count("\x1f") != len(texts) - 1:
-        per_text = [complaint_tokens(text, prefixes) for text in texts]
-        return list(itertools.chain.from_iterable(per_text)), [len(found) for found in per_text]
+    if joined.count("\x1f") != max(len(texts) - 1, 0):
+        stream: list[str] = []
+        for i, text in enumerate(texts):
+            stream += [BREAK] * (i > 0) + complaint_tokens(text, prefixes)
+        return stream
     words = joined.encode("ascii", "replace").translate(_LETTERS_AND_BREAKS).decode("ascii").split()
-    flat = list(itertools.chain.from_iterable(map(_KEPT.__getitem__, words)))
-    per_text, start = [], 0
-    for _ in range(len(texts) - 1):
-        end = flat.index(_BREAK, start)
-        per_text.append(flat[start:end])
-        start = end + 1
-    per_text.append(flat[start:])
-    return list(itertools.chain.from_iterable(per_text)), [len(found) for found in per_text]
+    return list(itertools.chain.from_iterable(map(_KEPT.__getitem__, words)))
 
 
 MAX_CACHED_WORDS = 200_000
@@ -173,11 +170,10 @@ def _words(clean: str) -> list[str]:
 
 
 _LETTERS_ONLY = bytes(c if 97 <= c <= 122 else 32 for c in range(256))
-# Between texts joined by complaint_tokens_many: the unit separator (a text holding one goes its own way); it
-# becomes the word "|", which no run of letters can be.
+# Between texts joined by complaint_token_stream: the unit separator (a text holding one goes its own way),
+# which becomes the word BREAK.
 _SEPARATOR = " \x1f "
-_BREAK = "|"
-_LETTERS_AND_BREAKS = _LETTERS_ONLY[:0x1f] + _BREAK.encode() + _LETTERS_ONLY[0x20:]
+_LETTERS_AND_BREAKS = _LETTERS_ONLY[:0x1f] + BREAK.encode() + _LETTERS_ONLY[0x20:]
 
 
 class _WordCache(dict):
