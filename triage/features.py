@@ -16,6 +16,7 @@ so most of the work is done once, not 100,000 times.
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 
@@ -216,15 +217,16 @@ class ComplaintFeatures(TransformerMixin, BaseEstimator):
     def _char_rows_of(self, words: list[str], vocabulary: dict[str, int]) -> sp.csr_matrix:
         """One row per word: the counts of its character n-grams that are in ``vocabulary``."""
         low, high = self.char_ngram_range
-        get = vocabulary.get
-        columns: list[int] = []
+        grams: list[str] = []
         lengths = []
         for word in words:
-            found = [c for c in map(get, char_wb_ngrams(word, low, high)) if c is not None]
-            columns += found
+            found = char_wb_ngrams(word, low, high)
+            grams += found
             lengths.append(len(found))
-        word_of = np.repeat(np.arange(len(words)), lengths)
-        counts = sp.csr_matrix((np.ones(len(columns)), (word_of, np.asarray(columns, np.int32))),
+        columns = np.fromiter(map(vocabulary.get, grams, itertools.repeat(-1)), np.int32, len(grams))
+        word_of = np.repeat(np.arange(len(words), dtype=np.int32), lengths)
+        known = columns >= 0
+        counts = sp.csr_matrix((np.ones(int(known.sum())), (word_of[known], columns[known])),
                                shape=(len(words), len(vocabulary)))
         counts.sum_duplicates()
         return counts

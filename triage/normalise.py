@@ -192,13 +192,23 @@ class _WordCache(dict):
 
 def _forms(word: str) -> tuple[str, ...]:
     """Steps 3 and 4 for one word of letters: squeezed, then expanded (``"ortu"`` -> orang, tua)."""
-    word = _REPEAT.sub(r"\1", word) if len(word) > 2 else word
-    return tuple(SLANG.get(word, word).split(" "))
+    if len(word) > 2 and _REPEAT.search(word):
+        word = _REPEAT.sub(r"\1", word)
+    expanded = SLANG.get(word)
+    return (word,) if expanded is None else tuple(expanded.split(" "))
+
+
+def _kept(word: str) -> tuple[str, ...]:
+    """The forms of one word that are not stop words."""
+    forms = _FORMS[word]
+    if len(forms) == 1:
+        return () if forms[0] in STOP_WORDS else forms
+    return tuple([form for form in forms if form not in STOP_WORDS])
 
 
 # Letters repeat only inside a word, so squeezing word by word is squeezing the text.
 _FORMS = _WordCache(_forms)
-_KEPT = _WordCache(lambda word: tuple(form for form in _FORMS[word] if form not in STOP_WORDS))
+_KEPT = _WordCache(_kept)
 
 _MASKS = {"nik": " xnik ", "telepon": " xtelepon ", "email": " xemail ", "nama": " xnama ", "alamat": " xalamat "}
 
