@@ -128,17 +128,21 @@ def main() -> None:
     print(f"load average before: {load[0]:.2f}, after: {os.getloadavg()[0]:.2f} (other work on the machine)")
     print(f"backlog: {args.rows:,} rows (typo'd, growing vocabulary), {os.cpu_count()} cores; "
           f"outputs identical across engines: {same}")
-    print(f"best of {args.repeat} rounds (median in brackets)")
-    print(f"{'':52} {'docs/s':>16} {'seconds':>8} {'peak MB':>8} {'vs baseline':>12}")
+    print(f"best of {args.repeat} rounds (median in brackets); 'per round': the ratio of each round's own "
+          "baseline and job, run one after the other (median, lowest-highest): the figure the machine's drift "
+          "disturbs least")
+    print(f"{'':52} {'docs/s':>16} {'seconds':>8} {'peak MB':>8} {'vs baseline':>14} {'per round':>20}")
     base, base_median = max(baselines), statistics.median(baselines)
     print(f"{'usual pipeline, prediction only (1 process)':52} {base:>7,.0f} ({base_median:>6,.0f}) "
-          f"{args.rows / base:>8.1f} {'':>8} {'1.00x':>12}")
+          f"{args.rows / base:>8.1f} {'':>8} {'1.00x':>14}")
     for name, results in runs.items():
         rates = [args.rows / r["seconds"] for r in results]
         best = max(results, key=lambda r: -r["seconds"])
         rate, median = max(rates), statistics.median(rates)
+        rounds = [r / b for r, b in zip(rates, baselines)]
         print(f"{name + ', whole job':52} {rate:>7,.0f} ({median:>6,.0f}) {best['seconds']:>8.1f} "
-              f"{best['peak_mb']:>8.0f} {rate / base:>6.2f}x ({median / base_median:.2f}x)")
+              f"{best['peak_mb']:>8.0f} {rate / base:>6.2f}x ({median / base_median:.2f}x) "
+              f"{statistics.median(rounds):>6.2f}x ({min(rounds):.2f}-{max(rounds):.2f}x)")
     print("peak memory of `triage batch` (all processes), every core:")
     for rows, result in sorted(memory.items()):
         print(f"  {rows:>9,} rows  {result['peak_mb']:>6.0f} MB  ({result['seconds']:.1f} s)")

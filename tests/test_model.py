@@ -1,5 +1,8 @@
 """The model: behaviour of the shipped model, and the estimator contract."""
 
+import pickle
+
+import numpy as np
 import pytest
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
@@ -121,3 +124,24 @@ def test_shipped_model_meets_quality_targets_on_held_out_data(shipped, test_set)
     assert report["maladministration"]["macro_f1"] >= 0.70
     assert report["opd"]["accuracy_not_flagged"] >= 0.97 and report["opd"]["coverage"] >= 0.70
     assert all(report[h]["ece"] <= 0.08 for h in HEADS)
+
+
+def test_heads_scored_together_give_scikit_learns_probabilities_to_the_last_bit():
+    texts = [f"{topic} di desa {i}" for i, topic in enumerate(["jalan rusak parah", "lampu jalan mati", "ktp belum jadi",
+                                                                "puskesmas tutup", "guru sering bolos", "pungli di kantor"] * 6)]
+    y = np.array([[c, o, m] for c, o, m in [("infrastruktur", "dpupr", "penundaan_berlarut"),
+                                            ("infrastruktur", "dishub", "tidak_memberikan_pelayanan"),
+                                            ("kependudukan", "disdukcapil", "penundaan_berlarut"),
+                                            ("kesehatan", "dinkes", "tidak_memberikan_pelayanan"),
+                                            ("pendidikan", "disdik", "tidak_patut"),
+                                            ("pengaduan_umum", "inspektorat", "permintaan_imbalan")] * 6])
+    binary = y.copy()
+    binary[:, 2] = np.where(np.arange(len(y)) % 2, "tidak_patut", "penundaan_berlarut")  # scored on its own
+    new = ["jalan rusak dekat puskesmas", "ktp dan lampu", "pungli guru"]
+    for labels in (y, binary):
+        model = TriageModel(features=ComplaintFeatures(min_df=1), cv=2).fit(texts, labels)
+        X = model.features_.transform(new)
+        together = model.proba_from_features(X)
+        for head in HEADS:
+            assert np.array_equal(together[head], model.heads_[head].predict_proba(X))
+        assert "_fused" not in pickle.loads(pickle.dumps(model)).__dict__  # made again after loading
