@@ -349,12 +349,15 @@ def _tfidf(counts: sp.csr_matrix, idf: np.ndarray, weight: float = 1.0) -> sp.cs
     """Sublinear tf times idf, each row L2-normalised and scaled by ``weight``, in float32 (the heads' sparse
     products run twice as fast as in float64, and the values are the float64 ones to seven digits). The
     columns stay in the order they come in."""
-    data = 1.0 + np.log(counts.data)  # sublinear tf
+    data = np.log(counts.data)
+    data += 1.0  # sublinear tf
     data *= idf[counts.indices]
     lengths = np.diff(counts.indptr)
-    rows = np.repeat(np.arange(counts.shape[0]), lengths)
-    norms = np.sqrt(np.bincount(rows, weights=data ** 2, minlength=counts.shape[0]))
-    norms[norms == 0] = 1.0
+    squares = np.empty(len(data) + 1)  # a zero after the last: reduceat may point one past the data
+    np.multiply(data, data, out=squares[:-1])
+    squares[-1] = 0.0
+    norms = np.sqrt(np.add.reduceat(squares, counts.indptr[:-1])) if counts.shape[0] else np.ones(0)
+    norms[(lengths == 0) | (norms == 0)] = 1.0  # an empty row's "sum" is its neighbour's first square
     data /= np.repeat(norms, lengths)
     if weight != 1.0:
         data *= weight

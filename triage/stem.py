@@ -100,14 +100,17 @@ class Stemmer:
         def root(rest: str) -> bool:  # a useful root, or one with an infix ("kinerja" <- kerja)
             return rest in roots or len(rest) > 4 and rest[1:3] in _INFIXES and rest[0] + rest[3:] in roots
 
-        # word = prefixes + stem + suffixes, where a nasal prefix may have swallowed the stem's first letter
-        for k in range(0, min(n, _LONGEST_SUFFIX) + 1):
-            if k and word[n - k:] not in _SUFFIXES:
+        # word = prefixes + stem + suffixes, where a nasal prefix may have swallowed the stem's first letter;
+        # only the suffix lengths its last letter and the prefix lengths its first two letters allow are tried
+        for k in _SUFFIX_LENGTHS.get(word[-1:], (0,)):
+            if k >= n or k and word[n - k:] not in _SUFFIXES:
                 continue
             core = word[: n - k]
             if root(core):
                 return True
-            for i in range(1, min(len(core) - 1, _LONGEST_PREFIX) + 1):
+            for i in _PREFIX_LENGTHS.get(core[:2], ()):
+                if i > len(core) - 1:  # a prefix leaves at least two letters
+                    break
                 prefix = core[:i]
                 if prefix in _PREFIXES and (root(core[i:]) or _SWALLOWED.get(prefix[-1], "-") + core[i:] in roots):
                     return True
@@ -130,8 +133,10 @@ _SUFFIXES = frozenset(d + p + t for d in ("", "i", "kan", "an", "is", "isasi", "
 _INFIXES = frozenset({"el", "em", "er", "in"})
 # meN-/peN- before p, t, k, s: "memukul" <- pukul, "menulis" <- tulis, "mengirim" <- kirim, "menyapu" <- sapu
 _SWALLOWED = {"m": "p", "n": "t", "g": "k", "y": "s"}
-_LONGEST_PREFIX = max(map(len, _PREFIXES))
-_LONGEST_SUFFIX = max(map(len, _SUFFIXES))
+# The lengths worth trying, ascending: of a suffix, by a word's last letter (0: none), and of a prefix, by a
+# core's first two letters (every prefix has two letters or more).
+_SUFFIX_LENGTHS = {s[-1]: (0, *sorted({len(t) for t in _SUFFIXES if t[-1] == s[-1]})) for s in _SUFFIXES}
+_PREFIX_LENGTHS = {p[:2]: tuple(sorted({len(q) for q in _PREFIXES if q[:2] == p[:2]})) for p in _PREFIXES}
 
 
 _MASK_TOKENS = frozenset({"xurl", "xemail", "xnik", "xtelepon", "xangka", "xnama", "xalamat"})
