@@ -22,7 +22,7 @@ stems of its training words instead (``known``), so a fresh process starts with 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from Sastrawi.Stemmer.StemmerFactory import StemmerFactory
 
@@ -135,8 +135,15 @@ _INFIXES = frozenset({"el", "em", "er", "in"})
 _SWALLOWED = {"m": "p", "n": "t", "g": "k", "y": "s"}
 # The lengths worth trying, ascending: of a suffix, by a word's last letter (0: none), and of a prefix, by a
 # core's first two letters (every prefix has two letters or more).
-_SUFFIX_LENGTHS = {s[-1]: (0, *sorted({len(t) for t in _SUFFIXES if t[-1] == s[-1]})) for s in _SUFFIXES}
-_PREFIX_LENGTHS = {p[:2]: tuple(sorted({len(q) for q in _PREFIXES if q[:2] == p[:2]})) for p in _PREFIXES}
+def _lengths_by(words: frozenset[str], key: Callable[[str], str], first: tuple[int, ...] = ()) -> dict[str, tuple[int, ...]]:
+    found: dict[str, set[int]] = {}
+    for word in words:
+        found.setdefault(key(word), set()).add(len(word))
+    return {k: (*first, *sorted(lengths)) for k, lengths in found.items()}
+
+
+_SUFFIX_LENGTHS = _lengths_by(_SUFFIXES, lambda suffix: suffix[-1], first=(0,))
+_PREFIX_LENGTHS = _lengths_by(_PREFIXES, lambda prefix: prefix[:2])
 
 
 _MASK_TOKENS = frozenset({"xurl", "xemail", "xnik", "xtelepon", "xangka", "xnama", "xalamat"})
