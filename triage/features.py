@@ -132,7 +132,7 @@ class ComplaintFeatures(TransformerMixin, BaseEstimator):
         words = sorted(distinct)
         index = {word: i for i, word in enumerate(words)}
         index[BREAK] = -1
-        ids = np.fromiter(map(index.__getitem__, stream), np.int64, len(stream))
+        ids = np.fromiter(map(index.get, stream), np.int64, len(stream))
         breaks = np.flatnonzero(ids < 0)  # where one text ends and the next begins
         ends = np.append(breaks, len(ids)) - np.arange(len(breaks) + 1)  # each text's end, breaks taken out
         return _Job(words=words, stems=self._stemmer.stem_words(words), ids=ids[ids >= 0],
