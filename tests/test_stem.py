@@ -86,3 +86,39 @@ def test_known_stems_are_taken_without_asking_sastrawi():
     assert stemmer.stem_words(["perbaikan", "jalan", "menulis"]) == ["baik", "jalan", "tulis"]
     assert stemmer.calls == 1
     assert pickle.loads(pickle.dumps(stemmer)).stem_words(["perbaikan"]) == ["baik"]
+
+
+def test_the_filter_tries_only_some_affix_lengths_and_answers_as_trying_them_all(shipped, train_set):
+    import random
+
+    from triage import stem
+    from triage.normalise import normalise, tokens
+
+    useful = shipped.model.features_.useful_stems_
+    fast = Stemmer(useful=useful)
+    fast.stem("memberikan")  # builds the roots
+    roots = fast._roots
+
+    def every_length(word):  # the plain form: every suffix length, then every prefix length
+        def root(rest):
+            return rest in roots or len(rest) > 4 and rest[1:3] in stem._INFIXES and rest[0] + rest[3:] in roots
+
+        if word in useful:
+            return True
+        for k in range(len(word) + 1):
+            if k and word[len(word) - k:] not in stem._SUFFIXES:
+                continue
+            core = word[: len(word) - k]
+            if root(core) or any(core[:i] in stem._PREFIXES and (
+                    root(core[i:]) or stem._SWALLOWED.get(core[i - 1], "-") + core[i:] in roots)
+                    for i in range(1, len(core))):
+                return True
+        return False
+
+    rng = random.Random(5)
+    words = sorted({w for text in train_set.texts for w in tokens(normalise(text))})
+    typos = [w[:i] + w[i + 1:] for w in words if len(w) > 4 for i in [rng.randrange(1, len(w) - 1)]]
+    built = [p + r + s for p, r, s in zip(rng.choices(sorted(stem._PREFIXES), k=5000), rng.choices(sorted(roots), k=5000),
+                                         rng.choices(sorted(stem._SUFFIXES) + [""] * 100, k=5000))]
+    for word in words + typos + built + ["a", "ab", "i", "kan", "dian"]:
+        assert fast._could_be_useful(word) == every_length(word), word

@@ -109,7 +109,7 @@ class Stemmer:
             if root(core):
                 return True
             for i in _PREFIX_LENGTHS.get(core[:2], ()):
-                if i > len(core) - 1:  # a prefix leaves at least two letters
+                if i > len(core) - 1:  # a prefix leaves at least one letter
                     break
                 prefix = core[:i]
                 if prefix in _PREFIXES and (root(core[i:]) or _SWALLOWED.get(prefix[-1], "-") + core[i:] in roots):
@@ -133,15 +133,18 @@ _SUFFIXES = frozenset(d + p + t for d in ("", "i", "kan", "an", "is", "isasi", "
 _INFIXES = frozenset({"el", "em", "er", "in"})
 # meN-/peN- before p, t, k, s: "memukul" <- pukul, "menulis" <- tulis, "mengirim" <- kirim, "menyapu" <- sapu
 _SWALLOWED = {"m": "p", "n": "t", "g": "k", "y": "s"}
-# The lengths worth trying, ascending: of a suffix, by a word's last letter (0: none), and of a prefix, by a
-# core's first two letters (every prefix has two letters or more).
+
+
 def _lengths_by(words: frozenset[str], key: Callable[[str], str], first: tuple[int, ...] = ()) -> dict[str, tuple[int, ...]]:
+    """The lengths of ``words``, ascending after ``first``, by ``key(word)``."""
     found: dict[str, set[int]] = {}
     for word in words:
         found.setdefault(key(word), set()).add(len(word))
     return {k: (*first, *sorted(lengths)) for k, lengths in found.items()}
 
 
+# The lengths worth trying: of a suffix, by a word's last letter (0: none), and of a prefix, by a core's first
+# two letters (every prefix has two letters or more).
 _SUFFIX_LENGTHS = _lengths_by(_SUFFIXES, lambda suffix: suffix[-1], first=(0,))
 _PREFIX_LENGTHS = _lengths_by(_PREFIXES, lambda prefix: prefix[:2])
 
