@@ -118,9 +118,7 @@ class TriageModel(ClassifierMixin, BaseEstimator):
         otherwise go through their own ``predict_proba``.
         """
         fused = self.__dict__.get("_fused") or self.__dict__.setdefault("_fused", _FusedHeads.of(self.heads_))
-        if not fused.heads:
-            return {head: self.heads_[head].predict_proba(X) for head in HEADS}
-        scores = X @ fused.weights
+        scores = X @ fused.weights if fused.heads else None
         proba = {}
         for head in HEADS:
             if head not in fused.heads:
