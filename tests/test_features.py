@@ -6,8 +6,9 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
-from triage.features import ComplaintFeatures, char_wb_ngrams
+from triage.features import ComplaintFeatures
 from triage.normalise import normalise, tokens
+from triage.vectorise import char_wb_ngrams
 
 TEXTS = [
     "Jalan rusak parah di Loa Kulu tdk diperbaiki",
@@ -85,10 +86,10 @@ def test_a_single_string_is_refused_with_advice():
 
 
 def test_per_word_caches_are_bounded_between_calls(monkeypatch):
-    import triage.features
+    import triage.vectorise
 
     features = ComplaintFeatures(min_df=1).fit(TEXTS[:2])
-    monkeypatch.setattr(triage.features, "MAX_CACHED_WORDS", 5)
+    monkeypatch.setattr(triage.vectorise, "MAX_CACHED_WORDS", 5)
     features.transform(TEXTS)  # words training never saw: each one added to the table
     assert features._stemmer.table_size > 5
     before = features.transform(TEXTS[2:3])

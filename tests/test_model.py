@@ -144,4 +144,4 @@ def test_heads_scored_together_give_scikit_learns_probabilities_to_the_last_bit(
         together = model.proba_from_features(X)
         for head in HEADS:
             assert np.array_equal(together[head], model.heads_[head].predict_proba(X))
-        assert "_fused" not in pickle.loads(pickle.dumps(model)).__dict__  # made again after loading
+        assert "_predicting" not in pickle.loads(pickle.dumps(model)).__dict__  # made again after loading

@@ -1,12 +1,18 @@
 """Model artefacts: saved with metadata, verified on load, promoted and rolled back."""
 
+import hashlib
 import json
+import subprocess
+import sys
 
+import joblib
+import numpy as np
 import pytest
 
 from triage.errors import ModelError, ModelIntegrityError, ModelMismatchError, ModelNotFoundError
 from triage.registry import SHIPPED_VERSION, ModelRegistry, library_versions
-from triage.taxonomy import load_taxonomy
+from triage.predict import Predictor
+from triage.taxonomy import HEADS, load_taxonomy
 
 
 @pytest.fixture
@@ -26,9 +32,42 @@ def test_saved_model_loads_back_with_its_metadata(registry, tiny_model, taxonomy
     assert (model.predict(small_corpus.texts[:5]) == tiny_model.predict(small_corpus.texts[:5])).all()
 
 
+def test_a_saved_model_is_its_predictor_and_loads_without_scikit_learn(registry, tiny_model, taxonomy,
+                                                                        small_corpus):
+    registry.save(tiny_model, deployment=taxonomy, metadata={}, version="v1")
+    texts = small_corpus.texts[:20]
+    script = (
+        "import json, sys\n"
+        "from triage.registry import ModelRegistry\n"
+        "from triage.taxonomy import load_taxonomy\n"
+        f"model, _ = ModelRegistry({str(registry.root)!r}).load('v1', load_taxonomy('kukar'))\n"
+        f"proba = model.predict_proba({texts!r})\n"
+        "print(json.dumps({'sklearn': sorted(m for m in sys.modules if m.split('.')[0] == 'sklearn'),\n"
+        "                  'proba': {h: p.tolist() for h, p in proba.items()}}))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    loaded = json.loads(done.stdout)
+    assert loaded["sklearn"] == []
+    expected = tiny_model.predict_proba(texts)
+    for head in HEADS:
+        assert np.array_equal(np.asarray(loaded["proba"][head]), expected[head])
+
+
+def test_a_version_saved_before_model_pickle_still_loads(registry, tiny_model, taxonomy, small_corpus):
+    info = registry.save(tiny_model, deployment=taxonomy, metadata={}, version="v1")
+    (info.path / "model.pickle").unlink()
+    joblib.dump(tiny_model, info.path / "model.joblib", compress=3)  # as versions were saved before
+    meta = json.loads((info.path / "metadata.json").read_text())
+    meta["sha256"] = hashlib.sha256((info.path / "model.joblib").read_bytes()).hexdigest()
+    (info.path / "metadata.json").write_text(json.dumps(meta))
+    model, _ = registry.load("v1", taxonomy)
+    assert isinstance(model, Predictor)
+    assert (model.predict(small_corpus.texts[:5]) == tiny_model.predict(small_corpus.texts[:5])).all()
+
+
 def test_a_corrupt_file_is_refused(registry, tiny_model, taxonomy):
     info = registry.save(tiny_model, deployment=taxonomy, metadata={}, version="v1")
-    with open(info.path / "model.joblib", "r+b") as handle:
+    with open(info.path / "model.pickle", "r+b") as handle:
         handle.seek(100)
         handle.write(b"\x00\x01\x02")
     with pytest.raises(ModelIntegrityError, match="does not match the sha256"):

@@ -10,6 +10,9 @@ lowest threshold at which the suggestions it lets through were right at least ``
 time on held-out (out-of-fold) predictions of the training data.
 
 ``y`` is an array of shape ``(n, 3)`` holding the codes of the three heads in :data:`HEADS` order.
+
+Once fitted, it predicts through :meth:`TriageModel.predictor`, the same model reduced to its arrays
+(:class:`~triage.predict.Predictor`): what the registry saves, loaded without scikit-learn.
 """
 
 from __future__ import annotations
@@ -25,7 +28,9 @@ from sklearn.svm import LinearSVC
 from sklearn.utils.validation import check_is_fitted
 
 from triage.features import ComplaintFeatures
+from triage.predict import HeadScoring, Predictor
 from triage.taxonomy import HEADS
+from triage.vectorise import FittedFeatures
 
 DEFAULT_TARGET_PRECISION: dict[str, float] = {"category": 0.95, "opd": 0.98, "maladministration": 0.85}
 
@@ -84,7 +89,7 @@ class TriageModel(ClassifierMixin, BaseEstimator):
                 raise ValueError(f"Head '{head}': every code needs at least cv={self.cv} examples to be "
                                  f"learned; these have fewer: {', '.join(sorted(rare))}. Add examples or "
                                  "leave these codes out of training.")
-        self.__dict__.pop("_fused", None)  # the heads scored together, of an earlier fit
+        self.__dict__.pop("_predicting", None)  # the predictor of an earlier fit
         self.features_ = clone(self.features) if self.features is not None else ComplaintFeatures()
         X = self.features_.fit_transform(texts)
         folds = StratifiedKFold(n_splits=self.cv, shuffle=True, random_state=self.random_state)
@@ -106,40 +111,15 @@ class TriageModel(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, texts: Iterable[str]) -> dict[str, np.ndarray]:
         """Per head, an array ``(n_texts, n_codes)`` of probabilities; columns follow ``classes_[head]``."""
-        check_is_fitted(self, "heads_")
-        X = self.features_.transform(texts)
-        return self.proba_from_features(X)
+        return self._predictor().predict_proba(texts)
 
     def proba_from_features(self, X) -> dict[str, np.ndarray]:
-        """Like :meth:`predict_proba`, from an already computed feature matrix.
-
-        The three heads' scores come from one sparse product (one pass over ``X`` instead of three, the same
-        values), then each head's temperature calibration as scikit-learn applies it; heads calibrated
-        otherwise go through their own ``predict_proba``.
-        """
-        fused = self.__dict__.get("_fused") or self.__dict__.setdefault("_fused", _FusedHeads.of(self.heads_))
-        scores = X @ fused.weights if fused.heads else None
-        proba = {}
-        for head in HEADS:
-            if head not in fused.heads:
-                proba[head] = self.heads_[head].predict_proba(X)
-                continue
-            start, end, intercept, calibrator = fused.heads[head]
-            # what LinearSVC.decision_function, _CalibratedClassifier and CalibratedClassifierCV compute
-            p = calibrator.predict(scores[:, start:end] + intercept)
-            p[(1.0 < p) & (p <= 1.0 + 1e-5)] = 1.0
-            proba[head] = p
-        return proba
-
-    def __getstate__(self) -> dict:
-        state = super().__getstate__()
-        state.pop("_fused", None)  # made again after loading
-        return state
+        """Like :meth:`predict_proba`, from an already computed feature matrix."""
+        return self._predictor().proba_from_features(X)
 
     def predict(self, texts: Iterable[str]) -> np.ndarray:
         """Codes, shape ``(n_texts, 3)`` in :data:`HEADS` order."""
-        proba = self.predict_proba(texts)
-        return np.column_stack([self.classes_[h][proba[h].argmax(axis=1)] for h in HEADS])
+        return self._predictor().predict(texts)
 
     def score(self, texts: Sequence[str], y: np.ndarray, sample_weight: object = None) -> float:
         """Mean accuracy over the three heads (what model-selection tools maximise)."""
@@ -148,33 +128,44 @@ class TriageModel(ClassifierMixin, BaseEstimator):
 
     def term_weights(self, head: str, code: str) -> np.ndarray:
         """Weights of the word-block features for ``code`` on ``head`` (for explanations)."""
-        svc = self.heads_[head].calibrated_classifiers_[0].estimator
-        row = int(np.flatnonzero(self.classes_[head] == code)[0])
-        return svc.coef_[row, : self.features_.n_word_features]
+        return self._predictor().term_weights(head, code)
+
+    def predictor(self) -> Predictor:
+        """The fitted model reduced to what predicts, free of scikit-learn: what the registry saves."""
+        check_is_fitted(self, "heads_")
+        return _predictor(FittedFeatures.of(self.features_), self.heads_, self.classes_, self.thresholds_)
+
+    def _predictor(self) -> Predictor:
+        """The :class:`Predictor` this model predicts with, made once (it shares ``features_`` and its
+        per-word caches)."""
+        check_is_fitted(self, "heads_")
+        made = self.__dict__.get("_predicting")
+        if made is None:
+            made = self._predicting = _predictor(self.features_, self.heads_, self.classes_, self.thresholds_)
+        return made
+
+    def __getstate__(self) -> dict:
+        state = super().__getstate__()
+        state.pop("_predicting", None)  # made again after loading
+        return state
 
 
-class _FusedHeads:
-    """The weights of the heads scored together: one matrix with every head's classes side by side, and per
-    head its columns, intercepts and calibrator. Only heads with one temperature-calibrated multi-class
-    linear classifier (what :meth:`TriageModel.fit` makes) take part."""
-
-    def __init__(self, weights: np.ndarray | None, heads: dict[str, tuple]) -> None:
-        self.weights, self.heads = weights, heads
-
-    @classmethod
-    def of(cls, heads: Mapping[str, CalibratedClassifierCV]) -> _FusedHeads:
-        blocks, parts, start = [], {}, 0
-        for head, calibrated in heads.items():
-            members = getattr(calibrated, "calibrated_classifiers_", [])
-            if len(members) != 1 or members[0].method != "temperature" or len(members[0].calibrators) != 1:
-                continue
-            coef = getattr(members[0].estimator, "coef_", None)
-            if coef is None or coef.ndim != 2 or coef.shape[0] < 3:  # binary heads score one column
-                continue
-            blocks.append(coef.T)
-            parts[head] = (start, start + coef.shape[0], members[0].estimator.intercept_, members[0].calibrators[0])
-            start += coef.shape[0]
-        return cls(np.ascontiguousarray(np.hstack(blocks)) if blocks else None, parts)
+def _predictor(features: FittedFeatures, heads: Mapping[str, CalibratedClassifierCV],
+               classes: Mapping[str, np.ndarray], thresholds: Mapping[str, float]) -> Predictor:
+    """The heads' weights side by side in one matrix, with each head's columns, intercepts and temperature
+    (what :meth:`TriageModel.fit` makes: one temperature-calibrated ``LinearSVC`` per head)."""
+    blocks, scoring, start = [], {}, 0
+    for head, calibrated in heads.items():
+        members = calibrated.calibrated_classifiers_
+        if len(members) != 1 or members[0].method != "temperature" or len(members[0].calibrators) != 1:
+            raise ValueError(f"Head '{head}' is not one temperature-calibrated linear classifier; a Predictor "
+                             "needs the heads TriageModel.fit makes.")
+        svc, temperature = members[0].estimator, members[0].calibrators[0]
+        blocks.append(svc.coef_.T)
+        end = start + svc.coef_.shape[0]
+        scoring[head] = HeadScoring(start, end, svc.intercept_, temperature.beta_, binary=svc.coef_.shape[0] == 1)
+        start = end
+    return Predictor(features, np.ascontiguousarray(np.hstack(blocks)), scoring, classes, thresholds)
 
 
 def choose_threshold(confidence: np.ndarray, correct: np.ndarray, target: float) -> float:

@@ -4,16 +4,19 @@ Layout of the models directory (``TRIAGE_MODELS_DIR``, default ``models/``)::
 
     models/
       kukar-seed/              the shipped model (the only one in git)
-        model.joblib           the fitted TriageModel
+        model.pickle           the fitted model as a triage.predict.Predictor (its arrays: no
+                               scikit-learn needed to load it)
         metadata.json          version, created, deployment, taxonomy hash, training data hash,
-                               library versions, metrics, sha256 of model.joblib
+                               library versions, metrics, sha256 of model.pickle
         report.md              optional: evaluation or retraining report
       kukar-20261123T101500/   a retrained model
       PROMOTED.json            {"current": version, "history": [older versions...]}
 
 With no ``PROMOTED.json`` the shipped model serves. Loading verifies the sha256 of the file, the taxonomy
 hash and the scikit-learn version before unpickling anything: a corrupt file, a model trained for other
-codes or by another scikit-learn is refused with a message saying what to do.
+codes or by another scikit-learn is refused with a message saying what to do. Versions saved before
+``model.pickle`` existed hold ``model.joblib`` (the whole scikit-learn estimator); they still load, more
+slowly.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pickle
 import platform
 import re
 import tempfile
@@ -29,15 +33,16 @@ from datetime import datetime, timezone
 from importlib.metadata import version as package_version
 from pathlib import Path
 
-import joblib
-
 from triage.errors import ModelError, ModelIntegrityError, ModelMismatchError, ModelNotFoundError
+from triage.predict import Predictor
 from triage.taxonomy import Taxonomy
 
 SHIPPED_VERSION = "kukar-seed"
 _VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
 _POINTER = "PROMOTED.json"
 _LIBRARIES = ("scikit-learn", "numpy", "scipy", "joblib", "PySastrawi")
+ARTEFACT = "model.pickle"
+_LEGACY_ARTEFACT = "model.joblib"  # versions saved before the Predictor: the whole TriageModel
 
 
 def library_versions() -> dict[str, str]:
@@ -70,7 +75,9 @@ class ModelRegistry:
 
     def save(self, model: object, *, deployment: Taxonomy, metadata: dict, version: str | None = None,
              report: str | None = None) -> ModelInfo:
-        """Write ``model`` as a new version (atomically: a half-written version never appears)."""
+        """Write ``model`` (a fitted :class:`~triage.model.TriageModel`, saved as its
+        :meth:`~triage.model.TriageModel.predictor`) as a new version (atomically: a half-written version never
+        appears)."""
         created = datetime.now(timezone.utc)
         version = version or f"{deployment.code}-{created.strftime('%Y%m%dT%H%M%S%f')[:-3]}"
         if not _VERSION.fullmatch(version):
@@ -80,7 +87,8 @@ class ModelRegistry:
             raise ModelError(f"Model version '{version}' already exists in {self.root}; choose another name.")
         self.root.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{version}.", dir=self.root))
-        joblib.dump(model, staging / "model.joblib", compress=3)
+        with open(staging / ARTEFACT, "wb") as handle:
+            pickle.dump(model.predictor(), handle, protocol=5)
         meta = {
             **metadata,
             "version": version,
@@ -88,7 +96,7 @@ class ModelRegistry:
             "deployment": deployment.code,
             "taxonomy_sha256": deployment.hash,
             "libraries": library_versions(),
-            "sha256": _sha256(staging / "model.joblib"),
+            "sha256": _sha256(staging / ARTEFACT),
         }
         (staging / "metadata.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
         if report is not None:
@@ -165,7 +173,7 @@ class ModelRegistry:
         return ModelInfo(version=version, path=path, metadata=metadata)
 
     def load(self, version: str | None, deployment: Taxonomy, *,
-             accept_older_taxonomy: bool = False) -> tuple[object, ModelInfo]:
+             accept_older_taxonomy: bool = False) -> tuple[Predictor, ModelInfo]:
         """Verify and load ``version`` (``None``: the serving one) for ``deployment``.
 
         ``accept_older_taxonomy`` (retraining only, never serving) also loads a model trained for another
@@ -186,13 +194,15 @@ class ModelRegistry:
             raise ModelMismatchError(
                 f"Model '{info.version}' was saved by scikit-learn {trained_with}, but {installed} is installed. "
                 f"Install scikit-learn=={trained_with} (as pyproject.toml pins) or retrain the model.")
-        file = info.path / "model.joblib"
+        file = info.path / ARTEFACT
+        if not file.is_file() and (info.path / _LEGACY_ARTEFACT).is_file():
+            file = info.path / _LEGACY_ARTEFACT
         if not file.is_file() or _sha256(file) != meta.get("sha256"):
             raise ModelIntegrityError(
                 f"{file} does not match the sha256 in its metadata: the file is corrupt or was changed. "
                 "Restore it from the registry's source, or retrain.")
         try:
-            model = joblib.load(file)
+            model = _read(file)
         except Exception as exc:  # a pickle that passes the checksum but cannot load: still a clear message
             raise ModelIntegrityError(f"{file} could not be loaded ({type(exc).__name__}: {exc}).") from None
         if other_taxonomy:
@@ -224,6 +234,19 @@ class ModelRegistry:
         with os.fdopen(fd, "w") as handle:
             json.dump(state, handle, indent=2)
         os.replace(tmp, self.root / _POINTER)
+
+
+def _read(file: Path) -> Predictor:
+    """The :class:`Predictor` saved in ``file``."""
+    if file.name == _LEGACY_ARTEFACT:
+        import joblib  # the whole scikit-learn estimator, as versions were saved before model.pickle
+
+        return joblib.load(file).predictor()
+    with open(file, "rb") as handle:
+        model = pickle.load(handle)
+    if not isinstance(model, Predictor):
+        raise TypeError(f"expected a triage Predictor, found a {type(model).__name__}")
+    return model
 
 
 def _sha256(path: Path) -> str:

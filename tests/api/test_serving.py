@@ -44,7 +44,7 @@ def test_a_promoted_model_that_cannot_load_leaves_the_old_one_serving(tmp_path):
     root = registry_with_two_models(tmp_path)
     holder = ModelHolder(root, "kukar", check_seconds=0)
     holder.get()
-    (root / "kukar-next" / "model.joblib").write_bytes(b"broken")
+    (root / "kukar-next" / "model.pickle").write_bytes(b"broken")
 
     ModelRegistry(root).promote("kukar-next")
 
