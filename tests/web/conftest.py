@@ -24,6 +24,7 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from tests.api.conftest import Key
 from triage.api import create_app
 from triage.apikeys import create_key
 from triage.db import make_engine, make_sessions, upgrade
@@ -48,16 +49,6 @@ def make_app(settings: Settings) -> FastAPI:
 def web_settings(database_url: str, **overrides) -> Settings:
     return Settings(database_url=database_url, models_dir=PROJECT_ROOT / "models", deployment="kukar",
                     max_text_chars=2000, secret_key="rahasia-uji", **overrides)
-
-
-@dataclass(frozen=True)
-class Key:
-    name: str
-    token: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
 
 
 def make_key(database_url: str, name: str, role: str) -> Key:
