@@ -16,7 +16,6 @@ from triage.registry import ModelRegistry
 from triage.settings import get_settings
 from triage.suggest import Suggester, text_problem
 from triage.taxonomy import HEADS, load_taxonomy
-from triage.train import train as train_model
 
 Deployment = Annotated[Optional[str], typer.Option("--deployment", help="Deployment name or taxonomy YAML path.")]
 Version = Annotated[Optional[str], typer.Option("--model", help="Model version (default: the serving one).")]
@@ -30,6 +29,8 @@ def train(data: Annotated[Optional[Path], typer.Option("--data", help="Folder wi
           promote: Annotated[bool, typer.Option("--promote/--no-promote", help="Serve the new model.")] = False,
           as_json: AsJson = False) -> None:
     """Train a model on a seed corpus, evaluate it on its test split and save it in the registry."""
+    from triage.train import train as train_model  # scikit-learn: only training needs it
+
     settings = get_settings()
     taxonomy = load_taxonomy(deployment or settings.deployment)
     registry = ModelRegistry(settings.models_dir)
