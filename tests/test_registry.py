@@ -32,12 +32,17 @@ def test_saved_model_loads_back_with_its_metadata(registry, tiny_model, taxonomy
     assert (model.predict(small_corpus.texts[:5]) == tiny_model.predict(small_corpus.texts[:5])).all()
 
 
-def test_a_saved_model_is_its_predictor_and_loads_without_scikit_learn(registry, tiny_model, taxonomy,
+def test_a_saved_model_is_its_predictor_and_predicting_commands_never_import_scikit_learn(registry, tiny_model, taxonomy,
                                                                         small_corpus):
     registry.save(tiny_model, deployment=taxonomy, metadata={}, version="v1")
     texts = small_corpus.texts[:20]
     script = (
-        "import json, sys\n"
+        "import contextlib, io, json, sys\n"
+        "import triage.cli\n"
+        "for command in ('batch', 'suggest', 'evaluate'):  # the commands that only predict, as a user runs them\n"
+        "    sys.argv = ['triage', command, '--help']\n"
+        "    with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()):\n"
+        "        triage.cli.main()\n"
         "from triage.registry import ModelRegistry\n"
         "from triage.taxonomy import load_taxonomy\n"
         f"model, _ = ModelRegistry({str(registry.root)!r}).load('v1', load_taxonomy('kukar'))\n"
