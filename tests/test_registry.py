@@ -32,8 +32,8 @@ def test_saved_model_loads_back_with_its_metadata(registry, tiny_model, taxonomy
     assert (model.predict(small_corpus.texts[:5]) == tiny_model.predict(small_corpus.texts[:5])).all()
 
 
-def test_a_saved_model_is_its_predictor_and_predicting_commands_never_import_scikit_learn(registry, tiny_model, taxonomy,
-                                                                        small_corpus):
+def test_a_saved_model_loads_and_predicts_without_scikit_learn_as_the_commands_that_predict_run(
+        registry, tiny_model, taxonomy, small_corpus):
     registry.save(tiny_model, deployment=taxonomy, metadata={}, version="v1")
     texts = small_corpus.texts[:20]
     script = (
