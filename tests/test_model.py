@@ -145,3 +145,8 @@ def test_heads_scored_together_give_scikit_learns_probabilities_to_the_last_bit(
         for head in HEADS:
             assert np.array_equal(together[head], model.heads_[head].predict_proba(X))
         assert "_predicting" not in pickle.loads(pickle.dumps(model)).__dict__  # made again after loading
+
+
+def test_term_weights_of_a_code_the_model_does_not_know_say_which_codes_it_knows(tiny_model):
+    with pytest.raises(KeyError, match="'dinkes_xyz' is not a code the model predicts for head 'opd'.*dpupr"):
+        tiny_model.term_weights("opd", "dinkes_xyz")

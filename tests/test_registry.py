@@ -70,6 +70,14 @@ def test_a_version_saved_before_model_pickle_still_loads(registry, tiny_model, t
     assert (model.predict(small_corpus.texts[:5]) == tiny_model.predict(small_corpus.texts[:5])).all()
 
 
+def test_a_loaded_model_saves_again_as_it_is(registry, tiny_model, taxonomy, small_corpus):
+    registry.save(tiny_model, deployment=taxonomy, metadata={}, version="v1")
+    loaded, _ = registry.load("v1", taxonomy)
+    registry.save(loaded, deployment=taxonomy, metadata={}, version="v2")
+    again, _ = registry.load("v2", taxonomy)
+    assert (again.predict(small_corpus.texts[:5]) == tiny_model.predict(small_corpus.texts[:5])).all()
+
+
 def test_a_corrupt_file_is_refused(registry, tiny_model, taxonomy):
     info = registry.save(tiny_model, deployment=taxonomy, metadata={}, version="v1")
     with open(info.path / "model.pickle", "r+b") as handle:

@@ -84,9 +84,6 @@ class ComplaintFeatures(TransformerMixin, BaseEstimator, FittedFeatures):
         check_is_fitted(self, "word_vocabulary_")
         return super().get_feature_names_out(input_features)
 
-    def __getstate__(self) -> dict:
-        return FittedFeatures.__getstate__(self)
-
     # -- counting the training texts' n-grams, one text at a time ----------------------------------
 
     def _count_word_ngrams(self, job: AnalysedTexts) -> list[Counter]:

@@ -11,8 +11,8 @@ time on held-out (out-of-fold) predictions of the training data.
 
 ``y`` is an array of shape ``(n, 3)`` holding the codes of the three heads in :data:`HEADS` order.
 
-Once fitted, it predicts through :meth:`TriageModel.predictor`, the same model reduced to its arrays
-(:class:`~triage.predict.Predictor`): what the registry saves, loaded without scikit-learn.
+Once fitted, it predicts through a :class:`~triage.predict.Predictor`: the same model reduced to its arrays,
+which :meth:`TriageModel.predictor` gives and the registry saves, loaded without scikit-learn.
 """
 
 from __future__ import annotations
@@ -140,7 +140,7 @@ class TriageModel(ClassifierMixin, BaseEstimator):
         per-word caches)."""
         check_is_fitted(self, "heads_")
         made = self.__dict__.get("_predicting")
-        if made is None:
+        if made is None or made.features_ is not self.features_:  # made anew if features_ was replaced
             made = self._predicting = _predictor(self.features_, self.heads_, self.classes_, self.thresholds_)
         return made
 
@@ -159,7 +159,7 @@ def _predictor(features: FittedFeatures, heads: Mapping[str, CalibratedClassifie
         members = calibrated.calibrated_classifiers_
         if len(members) != 1 or members[0].method != "temperature" or len(members[0].calibrators) != 1:
             raise ValueError(f"Head '{head}' is not one temperature-calibrated linear classifier; a Predictor "
-                             "needs the heads TriageModel.fit makes.")
+                             "needs the heads TriageModel.fit makes. Retrain the model with this triage.")
         svc, temperature = members[0].estimator, members[0].calibrators[0]
         blocks.append(svc.coef_.T)
         end = start + svc.coef_.shape[0]

@@ -75,8 +75,8 @@ class ModelRegistry:
 
     def save(self, model: object, *, deployment: Taxonomy, metadata: dict, version: str | None = None,
              report: str | None = None) -> ModelInfo:
-        """Write ``model`` (a fitted :class:`~triage.model.TriageModel`, saved as its
-        :meth:`~triage.model.TriageModel.predictor`) as a new version (atomically: a half-written version never
+        """Write ``model`` (a :class:`~triage.predict.Predictor`, or a fitted :class:`~triage.model.TriageModel`
+        saved as its :meth:`~triage.model.TriageModel.predictor`) as a new version (atomically: a half-written version never
         appears)."""
         created = datetime.now(timezone.utc)
         version = version or f"{deployment.code}-{created.strftime('%Y%m%dT%H%M%S%f')[:-3]}"
@@ -88,7 +88,7 @@ class ModelRegistry:
         self.root.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{version}.", dir=self.root))
         with open(staging / ARTEFACT, "wb") as handle:
-            pickle.dump(model.predictor(), handle, protocol=5)
+            pickle.dump(model if isinstance(model, Predictor) else model.predictor(), handle, protocol=5)
         meta = {
             **metadata,
             "version": version,

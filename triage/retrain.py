@@ -164,7 +164,8 @@ def subset(data: LabelledSet, keep: np.ndarray | list[int]) -> LabelledSet:
 
 
 def word_vectors(features, texts: list[str]) -> sp.csr_matrix:
-    """L2-normalised stem n-gram vectors of ``texts`` (the word block of a fitted ``ComplaintFeatures``)."""
+    """L2-normalised stem n-gram vectors of ``texts`` (the word block of fitted features: a fitted
+    ``ComplaintFeatures`` or a saved model's ``FittedFeatures``)."""
     if not texts:
         return sp.csr_matrix((0, features.n_word_features))
     return normalize(features.transform(texts)[:, : features.n_word_features].tocsr())
@@ -244,7 +245,8 @@ def build_training_set(seed_train: LabelledSet, seed_test: LabelledSet, decided:
     """Seed plus decisions, with the most recent ``holdout`` decisions kept apart (``decided`` is oldest
     first), outdated seed complaints left out of training and testing, and too-rare codes left out.
 
-    ``features`` is a fitted ``ComplaintFeatures`` (the champion's) that decides what "similar" means. The
+    ``features`` are fitted features (the champion's ``FittedFeatures``, or a ``ComplaintFeatures`` fitted on
+    the seed corpus) that decide what "similar" means. The
     hold-out is at most a quarter of the decisions (most are for learning) and only takes decisions made
     after ``champion_saw_until`` (the last decision the champion was trained on), so that both models
     are compared on complaints neither has seen.

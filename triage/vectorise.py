@@ -51,7 +51,7 @@ class FittedFeatures:
     char_vocabulary_: dict[str, int]
     char_idf_: np.ndarray
     useful_stems_: frozenset[str]
-    stem_table_: dict[str, str]
+    stem_table_: dict[str, str] | None
     n_features_out_: int
 
     @classmethod
@@ -59,7 +59,8 @@ class FittedFeatures:
         """The state of ``fitted`` (a fitted ``ComplaintFeatures``) as a plain :class:`FittedFeatures`,
         sharing its arrays and tables: what a saved model holds."""
         plain = cls.__new__(cls)
-        plain.__dict__.update({name: getattr(fitted, name) for name in cls.STATE})
+        plain.__dict__.update({name: getattr(fitted, name) for name in cls.STATE if name != "stem_table_"})
+        plain.stem_table_ = getattr(fitted, "stem_table_", None)  # models fitted before it was kept have none
         return plain
 
     def transform(self, texts: Iterable[str]) -> sp.csr_matrix:
