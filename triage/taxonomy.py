@@ -117,13 +117,19 @@ _COMMON = {
 
 
 def load_taxonomy(deployment: str | Path = "kukar") -> Taxonomy:
-    """Load and validate a deployment: a shipped name (``kukar``, ``kalsel``) or a YAML path."""
+    """Load and validate a deployment: a shipped name (``kukar``, ``kalsel``) or a YAML path.
+
+    Loaded once, and again when the file changes: a running service that is promoted a model trained for
+    an edited taxonomy loads both, without a restart.
+    """
     path = _resolve(deployment)
-    return _load(str(path))
+    stat = path.stat()
+    return _load(str(path), stat.st_mtime_ns, stat.st_size)
 
 
 @lru_cache(maxsize=16)
-def _load(path: str) -> Taxonomy:
+def _load(path: str, mtime_ns: int, size: int) -> Taxonomy:
+    """The taxonomy in ``path``; ``mtime_ns`` and ``size`` (of the file as it is now) only key the cache."""
     try:
         raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:

@@ -6,12 +6,14 @@ import json
 import shutil
 import time
 
+import yaml
 from fastapi.testclient import TestClient
 
 from triage.api import create_app
 from triage.registry import ModelRegistry
 from triage.serving import ModelHolder
 from triage.settings import PROJECT_ROOT, Settings
+from triage.taxonomy import DEPLOYMENTS_DIR, load_taxonomy
 
 
 def registry_with_two_models(tmp_path):
@@ -38,6 +40,26 @@ def test_a_promotion_is_served_within_the_check_interval_and_old_holders_keep_th
     assert (before.version, after.version) == ("kukar-seed", "kukar-next")
     assert before.suggest("jalan rusak").model_version == "kukar-seed"  # in-flight requests finish on the old one
     assert holder.get() is after  # no reload while the pointer stays
+
+
+def test_a_model_trained_for_an_edited_taxonomy_is_served_with_it_without_a_restart(tmp_path):
+    deployment = tmp_path / "pemda.yaml"
+    shutil.copy(DEPLOYMENTS_DIR / "kukar.yaml", deployment)
+    model, _ = ModelRegistry(PROJECT_ROOT / "models").load("kukar-seed", load_taxonomy("kukar"))
+    registry = ModelRegistry(tmp_path / "models")
+    registry.save(model, deployment=load_taxonomy(deployment), metadata={}, version="before")
+    registry.promote("before")
+    holder = ModelHolder(registry.root, deployment, check_seconds=0)
+    assert "dispar" not in holder.get().taxonomy.codes("opd")
+
+    raw = yaml.safe_load(deployment.read_text(encoding="utf-8"))
+    raw["opd"]["dispar"] = {"name": "Dinas Pariwisata"}  # an operator adds an OPD...
+    deployment.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    registry.save(model, deployment=load_taxonomy(deployment), metadata={}, version="after")  # ...retrains
+    registry.promote("after")
+
+    served = holder.get()
+    assert served.version == "after" and "dispar" in served.taxonomy.codes("opd")
 
 
 def test_a_promoted_model_that_cannot_load_leaves_the_old_one_serving(tmp_path):
