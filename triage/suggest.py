@@ -157,7 +157,7 @@ class Suggester:
     def _head(self, head: str, proba: np.ndarray, needs_review: bool) -> HeadSuggestion:
         classes = self.model.classes_[head]
         order = np.argsort(-proba, kind="stable")[:TOP_K]
-        alternatives = [Alternative(code=str(classes[i]), name=self._name(head, str(classes[i])),
+        alternatives = [Alternative(code=str(classes[i]), name=self.taxonomy.name_of(head, str(classes[i])),
                                     confidence=round(float(proba[i]), 4)) for i in order]
         best = alternatives[0]
         focal = None
@@ -166,10 +166,6 @@ class Suggester:
         return HeadSuggestion(code=best.code, name=best.name, confidence=best.confidence,
                               needs_review=needs_review,
                               alternatives=alternatives, focal_point=focal)
-
-    def _name(self, head: str, code: str) -> str:
-        label = self.taxonomy.labels[head].get(code)
-        return label.name if label else code
 
     def _explain(self, word_block, row: int, head: str, code: str) -> list[Term]:
         start, end = word_block.indptr[row], word_block.indptr[row + 1]

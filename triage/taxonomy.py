@@ -21,6 +21,10 @@ from triage.errors import TaxonomyError, UnknownCodeError
 HEADS: tuple[str, ...] = ("category", "opd", "maladministration")
 """The three things predicted for every complaint, in this order everywhere."""
 
+HEAD_NAMES: dict[str, str] = {"category": "kategori", "opd": "OPD", "maladministration": "bentuk maladministrasi"}
+"""What handlers call each head, in Bahasa Indonesia, as written within a sentence (API messages, the web
+page)."""
+
 DEPLOYMENTS_DIR = Path(__file__).parent / "deployments"
 _CODE = re.compile(r"^[a-z][a-z0-9_]*$")
 _SECTIONS = {"category": "categories", "opd": "opd", "maladministration": "maladministration"}
@@ -72,6 +76,12 @@ class Taxonomy:
                 f"Known codes: {known}.",
                 head=head, code=code,
             ) from None
+
+    def name_of(self, head: str, code: str) -> str:
+        """The name of ``code`` on ``head``, or the code itself if the deployment lacks it (a code an older
+        model predicts, or a decision made before the code was removed)."""
+        label = self.labels[head].get(code)
+        return label.name if label else code
 
     def check(self, head: str, code: object) -> str:
         """Return ``code`` if it is a valid code of ``head``, else raise :class:`UnknownCodeError`."""

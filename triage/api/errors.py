@@ -27,6 +27,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from triage.errors import (AuthError, ConflictError, ForbiddenError, InvalidInputError, ModelError, NotFoundError,
                            TriageError, UnknownCodeError)
+from triage.taxonomy import HEAD_NAMES
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +49,6 @@ _HTTP_MESSAGES = {
     413: "Permintaan terlalu besar.",
 }
 
-_HEAD_NAMES = {"category": "kategori", "opd": "OPD", "maladministration": "bentuk maladministrasi"}
-
-
 def error_body(message: str, error: str, detail: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     return {"message": message, "error": error, "detail": detail or [{"loc": [], "type": error, "msg": message}]}
 
@@ -61,7 +59,7 @@ def triage_error_response(exc: TriageError) -> JSONResponse:
     message = str(exc)
     detail: list[dict[str, Any]] = []
     if isinstance(exc, UnknownCodeError):
-        message = (f"Kode {_HEAD_NAMES.get(exc.head, exc.head)} '{exc.code}' tidak dikenal. "
+        message = (f"Kode {HEAD_NAMES.get(exc.head, exc.head)} '{exc.code}' tidak dikenal. "
                    "Pilih kode dari daftar di /v1/taxonomy.")
         detail = [{"loc": ["body", exc.head], "type": kind, "msg": message}]
     elif isinstance(exc, ModelError):

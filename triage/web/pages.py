@@ -133,7 +133,7 @@ def _count(db, where: ComplaintFilter) -> int:
 def _row(complaint: Complaint, taxonomy: Taxonomy) -> dict:
     text = " ".join(complaint.text.split())
     return {"complaint": complaint, "snippet": text if len(text) <= 160 else text[:157].rstrip() + "…",
-            "names": {h: _name(taxonomy, h, getattr(complaint, h)) for h in HEADS}}
+            "names": {h: taxonomy.name_of(h, getattr(complaint, h)) for h in HEADS}}
 
 
 def _done_message(request: Request) -> str | None:
@@ -266,9 +266,9 @@ def _complaint_context(db, complaint: Complaint, suggester: Suggester) -> dict:
     heads = []
     for head in HEADS:
         data = suggestion[head]
-        heads.append({"head": head, "code": data["code"], "name": _name(taxonomy, head, data["code"]),
+        heads.append({"head": head, "code": data["code"], "name": taxonomy.name_of(head, data["code"]),
                       "confidence": data["confidence"], "needs_review": data["needs_review"],
-                      "alternatives": [{"code": a["code"], "name": _name(taxonomy, head, a["code"]),
+                      "alternatives": [{"code": a["code"], "name": taxonomy.name_of(head, a["code"]),
                                         "confidence": a["confidence"]} for a in data["alternatives"]],
                       "terms": [t["term"] for t in explanation.get(head, [])],
                       "current": getattr(complaint, head),
@@ -277,7 +277,7 @@ def _complaint_context(db, complaint: Complaint, suggester: Suggester) -> dict:
     focal = (opd.focal_point if opd and opd.focal_point else None) or suggestion["opd"].get("focal_point")
     if focal is not None and not isinstance(focal, dict):
         focal = {"name": focal.name, "phone": focal.phone, "email": focal.email}
-    decisions = [{"decision": d, "names": {h: _name(taxonomy, h, getattr(d, h)) for h in HEADS}}
+    decisions = [{"decision": d, "names": {h: taxonomy.name_of(h, getattr(d, h)) for h in HEADS}}
                  for d in history(db, complaint.id)]
     return {"complaint": complaint, "heads": heads, "focal_point": focal, "decisions": decisions,
             "segments": highlight(complaint.text, explanation, suggester.model.features_.stems),
@@ -298,8 +298,3 @@ def _options(taxonomy: Taxonomy) -> dict[str, list[tuple[str, str]]]:
     """Codes and names of each head, sorted by name, for the filter selects."""
     return {h: sorted(((c, label.name) for c, label in taxonomy.labels[h].items()), key=lambda p: p[1])
             for h in HEADS}
-
-
-def _name(taxonomy: Taxonomy, head: str, code: str) -> str:
-    label = taxonomy.labels[head].get(code)
-    return label.name if label else code

@@ -25,13 +25,13 @@ from starlette.responses import RedirectResponse, Response
 
 from triage.api.errors import triage_error_response, validation_response
 from triage.errors import TriageError
+from triage.taxonomy import HEAD_NAMES as HEAD_NAMES_INLINE
 from triage.web.session import SignInRequired, clear_cookie
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
 
-HEAD_NAMES = {"category": "Kategori", "opd": "OPD", "maladministration": "Bentuk maladministrasi"}
-HEAD_NAMES_INLINE = {"category": "kategori", "opd": "OPD", "maladministration": "bentuk maladministrasi"}
+HEAD_NAMES = {head: name[0].upper() + name[1:] for head, name in HEAD_NAMES_INLINE.items()}  # as a heading
 CHANNEL_NAMES = {"desk": "Loket / telepon", "sms": "SMS", "wa": "WhatsApp", "web": "Situs web",
                  "lapor": "SP4N-LAPOR!"}
 STATUS_NAMES = {"pending": "Menunggu", "decided": "Sudah diputuskan"}

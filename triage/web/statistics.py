@@ -99,8 +99,8 @@ def volume_csv(request: Request, user: AdminUserDep, db: SessionDep, suggester: 
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["periode_mulai", "opd", "nama_opd", "kategori", "nama_kategori", "jumlah_pengaduan"])
     for row in _volume(db, query):
-        writer.writerow([row.period.isoformat(), row.opd, _name(taxonomy, "opd", row.opd), row.category,
-                         _name(taxonomy, "category", row.category), row.complaints])
+        writer.writerow([row.period.isoformat(), row.opd, taxonomy.name_of("opd", row.opd), row.category,
+                         taxonomy.name_of("category", row.category), row.complaints])
     return _download(out.getvalue(), f"pengaduan_{query.date_from}_{query.date_to}.csv", "text/csv")
 
 
@@ -156,9 +156,9 @@ def _charts(query: StatsQuery, rows: list[VolumeRow], accepted: list[AcceptanceR
                                f"({PERIOD_NAMES[query.period].lower()}){where}",
                       [(p.strftime(label), per_period[p]) for p in axis]),
         rows_chart("opd", f"Pengaduan per OPD{where}",
-                   [(_name(taxonomy, "opd", c), n) for c, n in _ranked(per_opd)]),
+                   [(taxonomy.name_of("opd", c), n) for c, n in _ranked(per_opd)]),
         rows_chart("kategori", f"Pengaduan per kategori{where}",
-                   [(_name(taxonomy, "category", c), n) for c, n in _ranked(per_category)]),
+                   [(taxonomy.name_of("category", c), n) for c, n in _ranked(per_category)]),
         rows_chart("penerimaan", f"Saran yang dipertahankan petugas ({summary['decisions']} keputusan)",
                    [(HEAD_NAMES[h], summary["acceptance"][h]["rate"] or 0) for h in HEADS],
                    maximum=1, as_percent=True),
@@ -179,7 +179,7 @@ def _pivot(rows: list[VolumeRow], head: str, taxonomy: Taxonomy) -> list[PivotRo
     counts: dict[str, Counter[date]] = {}
     for row in rows:
         counts.setdefault(getattr(row, head), Counter())[row.period] += row.complaints
-    pivot = [PivotRow(name=_name(taxonomy, head, code), counts=dict(c), total=sum(c.values()))
+    pivot = [PivotRow(name=taxonomy.name_of(head, code), counts=dict(c), total=sum(c.values()))
              for code, c in counts.items()]
     return sorted(pivot, key=lambda r: (-r.total, r.name))
 
@@ -189,15 +189,10 @@ def _ranked(counter: Counter[str]) -> list[tuple[str, int]]:
 
 
 def _scope(query: StatsQuery, taxonomy: Taxonomy) -> str:
-    parts = [_name(taxonomy, "opd", query.opd) if query.opd else "",
-             _name(taxonomy, "category", query.category) if query.category else ""]
+    parts = [taxonomy.name_of("opd", query.opd) if query.opd else "",
+             taxonomy.name_of("category", query.category) if query.category else ""]
     parts = [p for p in parts if p]
     return f" — {', '.join(parts)}" if parts else ""
-
-
-def _name(taxonomy: Taxonomy, head: str, code: str) -> str:
-    label = taxonomy.labels[head].get(code)
-    return label.name if label else code
 
 
 def _day(value: str | None, what: str) -> date | None:
