@@ -39,10 +39,11 @@ def test_a_saved_model_loads_and_predicts_without_scikit_learn_as_the_commands_t
     script = (
         "import contextlib, io, json, sys\n"
         "import triage.cli\n"
-        "for command in ('batch', 'suggest', 'evaluate'):  # the commands that only predict, as a user runs them\n"
+        "for command in ('batch', 'suggest', 'evaluate', 'serve'):  # the commands that predict, as a user runs them\n"
         "    sys.argv = ['triage', command, '--help']\n"
         "    with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()):\n"
         "        triage.cli.main()\n"
+        "import triage.api  # what API workers import (they start retraining in another process)\n"
         "from triage.registry import ModelRegistry\n"
         "from triage.taxonomy import load_taxonomy\n"
         f"model, _ = ModelRegistry({str(registry.root)!r}).load('v1', load_taxonomy('kukar'))\n"

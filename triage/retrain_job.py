@@ -35,10 +35,13 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from triage.errors import ConflictError, NotFoundError, TriageError
-from triage.retrain import Progress, RetrainResult, run_retrain
 from triage.settings import Settings
+
+if TYPE_CHECKING:  # retraining itself (scikit-learn) is imported only by the process that retrains
+    from triage.retrain import Progress, RetrainResult
 
 HEARTBEAT_SECONDS = 2.0
 STALE_SECONDS = 30.0
@@ -266,6 +269,8 @@ def run_job(settings: Settings, *, dry_run: bool = False, job: str | None = None
     ``lock_fd``: the lock inherited from :func:`start_job`; without it the lock is taken here
     (:class:`ConflictError` if another job holds it). Errors are recorded in the status and re-raised.
     """
+    from triage.retrain import run_retrain
+
     job = job or new_job_id()
     store = JobStore(settings.models_dir)
     lock = (RetrainLock.adopt(settings.models_dir, lock_fd) if lock_fd is not None
