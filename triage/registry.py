@@ -75,9 +75,11 @@ class ModelRegistry:
 
     def save(self, model: object, *, deployment: Taxonomy, metadata: dict, version: str | None = None,
              report: str | None = None) -> ModelInfo:
-        """Write ``model`` (a :class:`~triage.predict.Predictor`, or a fitted :class:`~triage.model.TriageModel`
-        saved as its :meth:`~triage.model.TriageModel.predictor`) as a new version (atomically: a half-written version never
-        appears)."""
+        """Write ``model`` as a new version, atomically (a half-written version never appears).
+
+        ``model`` is a :class:`~triage.predict.Predictor`, or a fitted :class:`~triage.model.TriageModel`, which
+        is saved as its :meth:`~triage.model.TriageModel.predictor`.
+        """
         created = datetime.now(timezone.utc)
         version = version or f"{deployment.code}-{created.strftime('%Y%m%dT%H%M%S%f')[:-3]}"
         if not _VERSION.fullmatch(version):

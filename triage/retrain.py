@@ -246,10 +246,9 @@ def build_training_set(seed_train: LabelledSet, seed_test: LabelledSet, decided:
     first), outdated seed complaints left out of training and testing, and too-rare codes left out.
 
     ``features`` are fitted features (the champion's ``FittedFeatures``, or a ``ComplaintFeatures`` fitted on
-    the seed corpus) that decide what "similar" means. The
-    hold-out is at most a quarter of the decisions (most are for learning) and only takes decisions made
-    after ``champion_saw_until`` (the last decision the champion was trained on), so that both models
-    are compared on complaints neither has seen.
+    the seed corpus) that decide what "similar" means. The hold-out is at most a quarter of the decisions
+    (most are for learning) and only takes decisions made after ``champion_saw_until`` (the last decision
+    the champion was trained on), so that both models are compared on complaints neither has seen.
     """
     unseen = len(decided)
     if champion_saw_until is not None:

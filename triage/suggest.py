@@ -1,8 +1,8 @@
 """Step 5: from complaint text to a routing suggestion a handler can act on.
 
-A :class:`Suggester` pairs a fitted model (a :class:`~triage.predict.Predictor` as the registry loads it, or a
-:class:`~triage.model.TriageModel`, which predicts the same) with its deployment's taxonomy and model version. The same :meth:`Suggester.suggest_many` serves ``triage suggest``, the API and
-``triage batch``.
+A :class:`Suggester` pairs a fitted model (a :class:`~triage.predict.Predictor` as the registry loads it, or
+a :class:`~triage.model.TriageModel`, which predicts the same) with its deployment's taxonomy and model
+version. The same :meth:`Suggester.suggest_many` serves ``triage suggest``, the API and ``triage batch``.
 """
 
 from __future__ import annotations

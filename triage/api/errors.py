@@ -49,6 +49,7 @@ _HTTP_MESSAGES = {
     413: "Permintaan terlalu besar.",
 }
 
+
 def error_body(message: str, error: str, detail: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     return {"message": message, "error": error, "detail": detail or [{"loc": [], "type": error, "msg": message}]}
 
