@@ -67,7 +67,10 @@ class Predictor:
         """Like :meth:`predict_proba`, from an already computed feature matrix.
 
         One sparse product scores every head (one pass over ``X``), then each head's scores go through
-        its temperature-scaled softmax, computed as scikit-learn's ``CalibratedClassifierCV`` does.
+        its temperature-scaled softmax, computed as scikit-learn's ``CalibratedClassifierCV`` does. (One
+        difference: scikit-learn takes the log of scores that look like probabilities, every one in [0, 1]
+        and each row summing to 1, which makes a text's confidence depend on the texts beside it; scores are
+        taken as scores here.)
         """
         scores = X @ self.weights_
         proba = {}
