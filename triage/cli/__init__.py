@@ -44,8 +44,8 @@ def fail(message: str, code: int = EXIT_ERROR) -> None:
 def main() -> None:
     """Entry point of the ``triage`` script."""
     command = next((arg for arg in sys.argv[1:] if not arg.startswith("-")), None)
-    # Importing scikit-learn, SciPy and pandas makes hundreds of thousands of objects and hardly any garbage:
-    # the cyclic collector would walk them hundreds of times for nothing, about a tenth of the start-up.
+    # Importing SciPy and pandas (and scikit-learn, for training) makes hundreds of thousands of objects and
+    # hardly any garbage: the cyclic collector would walk them many times for nothing, a tenth of the start-up.
     gc.disable()
     try:
         _register((_COMMANDS[command],) if command in _COMMANDS else _MODULES)
