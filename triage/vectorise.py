@@ -15,6 +15,7 @@ a batch job starts about a second sooner.
 from __future__ import annotations
 
 import itertools
+import threading
 from collections.abc import Callable, Iterable
 
 import numpy as np
@@ -64,14 +65,18 @@ class FittedFeatures:
         return plain
 
     def transform(self, texts: Iterable[str]) -> sp.csr_matrix:
-        """Feature matrix of ``texts`` (one row a complaint), in float32."""
+        """Feature matrix of ``texts`` (one row a complaint), in float32. Safe to call from many threads
+        at once: the per-word caches are read and grown by one call at a time."""
         texts = as_list(texts)
-        if not hasattr(self, "_stemmer") or self._stemmer.table_size > MAX_CACHED_WORDS:
-            # start afresh: a long-running service must not grow its per-word caches without end
-            self._reset_job(useful=self.useful_stems_)
-        job = self._analyse(texts)
-        words = _tfidf(self._word_counts(job), self.word_idf_)
-        chars = _tfidf(self._char_counts(job), self.char_idf_, self.char_weight)
+        with self._cache_lock():
+            if not hasattr(self, "_stemmer") or self._stemmer.table_size > MAX_CACHED_WORDS:
+                # start afresh: a long-running service must not grow its per-word caches without end
+                self._reset_job(useful=self.useful_stems_)
+            job = self._analyse(texts)
+            word_counts = self._word_counts(job)
+            char_counts = self._char_counts(job)  # a product with the cache's rows: a new matrix
+        words = _tfidf(word_counts, self.word_idf_)
+        chars = _tfidf(char_counts, self.char_idf_, self.char_weight)
         return sp.hstack([words, chars], format="csr")
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
@@ -87,15 +92,23 @@ class FittedFeatures:
 
     def stems(self, text: str) -> list[str]:
         """The stems that one complaint is reduced to (for explanations and debugging)."""
-        if not hasattr(self, "_stemmer"):
-            self._reset_job(useful=getattr(self, "useful_stems_", None))
-        return self._stemmer.stem_words(complaint_tokens(text, tuple(self.sms_prefixes)))
+        with self._cache_lock():
+            if not hasattr(self, "_stemmer"):
+                self._reset_job(useful=getattr(self, "useful_stems_", None))
+            return self._stemmer.stem_words(complaint_tokens(text, tuple(self.sms_prefixes)))
 
     def __getstate__(self) -> dict:
         # The stemmer and the per-word caches are rebuilt after loading, never pickled.
         return {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
 
     # -- the per-word machinery --------------------------------------------------------------------
+
+    def _cache_lock(self) -> threading.Lock:
+        """The lock that guards the stemmer and the per-word rows. An API worker serves requests from a
+        thread pool; the caches are grown in place (arrays reallocated, a row index updated), and two calls
+        interleaving there give wrong rows silently. ``dict.setdefault`` is atomic, so two threads asking
+        at once get the same lock."""
+        return self.__dict__.setdefault("_lock", threading.Lock())
 
     def _reset_job(self, useful: frozenset[str] | None) -> None:
         self._stemmer = Stemmer(protected=self.protected, useful=useful, known=getattr(self, "stem_table_", None))

@@ -22,14 +22,19 @@ def test_period_start_folds_days_into_weeks_and_months():
     assert len(periods_between(date(2026, 11, 16), date(2026, 11, 29), "week")) == 2
 
 
+FIXED_NOW = datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc)
+"""The clock while the history below is made and read: the decisions fall in November 2026 whatever today is."""
+
 ROAD = {"category": "infrastruktur", "opd": "dpupr", "maladministration": "penundaan_berlarut"}
 WATER = {"category": "air_bersih", "opd": "dinsos", "maladministration": "bukan_maladministrasi"}
 
 
 @pytest.fixture
-def history(client, handler) -> dict[str, int]:
-    """Three complaints over two weeks (two of them in one week), each decided (so the routing in force does
-    not depend on the model); returns, per head, how many decisions kept the suggestion."""
+def history(client, handler, time_machine) -> dict[str, int]:
+    """Three complaints over two weeks (two of them in one week), each decided on :data:`FIXED_NOW` (so the
+    routing in force does not depend on the model); returns, per head, how many decisions kept the
+    suggestion. The clock stays fixed near :data:`FIXED_NOW` for the rest of the test."""
+    time_machine.move_to(FIXED_NOW, tick=True)
     kept = dict.fromkeys(HEADS, 0)
     for text, when, codes in ((PU_COMPLAINT, "2026-11-03T09:00:00+00:00", ROAD),
                               (PU_COMPLAINT + " Lagi.", "2026-11-05T09:00:00+00:00", ROAD),
@@ -58,8 +63,7 @@ def test_volume_counts_complaints_per_period_opd_and_category(client, history, d
     assert [(r.opd, r.complaints) for r in first_week] == [("dpupr", 2)]
     assert sum(r.complaints for r in monthly) == 3 and {r.period for r in monthly} == {date(2026, 11, 1)}
     assert [(r.opd, r.category, r.complaints) for r in only_dinsos] == [("dinsos", "air_bersih", 1)]
-    today = datetime.now(timezone.utc).date()
-    assert [(r.period, r.decisions, r.kept) for r in decided] == [(today.replace(day=1), 3, history)]
+    assert [(r.period, r.decisions, r.kept) for r in decided] == [(date(2026, 11, 1), 3, history)]
     assert decided[0].rate("opd") == history["opd"] / 3
 
 
