@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import Field
@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     max_text_chars: int = Field(10_000, description="Longest complaint text accepted, in characters.")
     host: str = Field("127.0.0.1", description="Address `triage serve` listens on.")
     port: int = Field(8000, description="Port `triage serve` listens on.")
+    docs: Literal["off", "on", "key"] = Field("key", description="Who may read the API docs (/docs, /redoc, "
+                                                                "/openapi.json): nobody, anyone, or holders of an "
+                                                                "API key or a web sign-in.")
     workers: int = Field(1, description="Worker processes of `triage serve` (each loads the model).")
     model_check_seconds: float = Field(1.0, description="How often a worker looks for a newly promoted model.")
     session_hours: int = Field(12, description="How long a web sign-in lasts.")

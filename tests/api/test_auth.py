@@ -60,9 +60,9 @@ def test_readyz_reports_database_and_model(client, handler):
     assert body == {"status": "ok", "database": "ok", "model_version": "kukar-seed", "model_error": None}
 
 
-def test_the_openapi_docs_are_served(client):
-    assert client.get("/docs").status_code == 200
-    paths = client.get("/openapi.json").json()["paths"]
+def test_the_openapi_docs_are_served(client, handler):
+    assert client.get("/docs", headers=handler.headers).status_code == 200
+    paths = client.get("/openapi.json", headers=handler.headers).json()["paths"]
     assert {"/v1/complaints", "/v1/complaints/{complaint_id}", "/v1/complaints/{complaint_id}/decisions",
             "/v1/taxonomy", "/v1/model", "/v1/stats", "/healthz", "/readyz"} <= set(paths)
 

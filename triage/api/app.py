@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from triage import __version__
-from triage.api import errors
+from triage.api import docs, errors
 from triage.api.routes import complaints, health, reference, retrain
 from triage.db import make_engine, make_sessions, upgrade
 from triage.serving import ModelHolder
@@ -44,7 +44,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             engine.dispose()
 
-    app = FastAPI(title="triage", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    # The docs pages are triage's own (api/docs.py): served from the package, behind settings.docs.
+    app = FastAPI(title="triage", version=__version__, description=DESCRIPTION, lifespan=lifespan,
+                  docs_url=None, redoc_url=None, openapi_url=None)
     errors.install(app)
     # JSON may escape a character as 12 bytes (a surrogate pair): room for the longest text and the rest.
     app.add_middleware(errors.BodyLimit, max_bytes=settings.max_text_chars * 12 + 64 * 1024)
@@ -53,4 +55,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(reference.router)
     app.include_router(retrain.router)
     install_web(app, settings)  # the handlers' web pages and their static files
+    docs.install(app, settings)  # Swagger UI and ReDoc without a CDN
     return app
