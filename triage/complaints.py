@@ -19,11 +19,16 @@ from sqlalchemy.orm import Session
 
 from triage.db import CHANNELS, STATUSES, Complaint, utcnow
 from triage.errors import ConflictError, InvalidInputError, NotFoundError
+from triage.search import matches
 from triage.suggest import Suggester, Suggestion, text_problem
 from triage.taxonomy import HEADS
 
 Order = Literal["newest", "least_certain"]
 ORDERS: tuple[str, ...] = ("newest", "least_certain")
+MAX_ID = 2**31 - 1
+"""The largest id a complaint can have: ids are 32-bit integers (PostgreSQL's int4), on SQLite too."""
+EXTERNAL_ID_MAX = 200
+"""Longest external_id, in characters (its column's width)."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,8 @@ class ComplaintFilter:
     needs_review: bool | None = None
     date_from: date | None = None
     date_to: date | None = None
+    q: str | None = None
+    """Words the text must hold (full-text search, :mod:`triage.search`)."""
 
 
 @dataclass(frozen=True)
@@ -64,13 +71,39 @@ def check_text(text: object, max_chars: int | None = None) -> str:
     if text_problem(text) is not None:
         raise InvalidInputError("Teks pengaduan tidak berisi huruf sama sekali (hanya angka atau tanda baca). "
                                 "Tuliskan isi pengaduan warga dengan kata-kata.")
-    if "\x00" in text or not _encodable(text):
-        raise InvalidInputError("Teks pengaduan berisi karakter yang tidak sah (karakter kosong atau pengkodean "
-                                "rusak). Salin ulang teksnya dari sumber aslinya.")
+    check_storable(text, "Teks pengaduan")
     if max_chars is not None and len(text) > max_chars:
         raise InvalidInputError(f"Teks pengaduan terlalu panjang: {len(text)} karakter, batasnya {max_chars} "
                                 "karakter. Ringkas teksnya atau pecah menjadi beberapa pengaduan.")
     return text
+
+
+def check_storable(value: str, field: str, max_chars: int | None = None) -> str:
+    """Return ``value`` if both stores keep it as text, else raise :class:`InvalidInputError`.
+
+    The one rule for every text a request brings (complaint text, external_id, note, codes, filters), so
+    that SQLite and PostgreSQL answer alike: PostgreSQL refuses the NUL character, and no database takes a
+    lone UTF-16 surrogate (it is not UTF-8). ``field`` names the value in the message.
+    """
+    if "\x00" in value or not _encodable(value):
+        position = next(i for i, c in enumerate(value) if c == "\x00" or "\ud800" <= c <= "\udfff")
+        raise InvalidInputError(f"{field} berisi karakter yang tidak sah di posisi {position + 1} (karakter kosong "
+                                "U+0000 atau pengkodean rusak). Kirim teks UTF-8 yang utuh; salin ulang dari "
+                                "sumber aslinya.")
+    if max_chars is not None and len(value) > max_chars:
+        raise InvalidInputError(f"{field} terlalu panjang: {len(value)} karakter, batasnya {max_chars} karakter. "
+                                "Persingkat nilainya.")
+    return value
+
+
+def to_utc(moment: datetime, field: str = "Waktu diterima") -> datetime:
+    """``moment`` in UTC (without an offset it is taken to be UTC already); :class:`InvalidInputError` if
+    it falls outside the years 1 to 9999 once in UTC (e.g. 9999-12-31T23:00-05:00)."""
+    try:
+        return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    except OverflowError:
+        raise InvalidInputError(f"{field} {moment.isoformat()} di luar rentang yang bisa disimpan (tahun 1 "
+                                "sampai 9999 dalam UTC). Periksa tanggal, jam dan zona waktunya.") from None
 
 
 def _encodable(text: str) -> bool:
@@ -89,8 +122,10 @@ def create_complaint(session: Session, suggester: Suggester, text: str, *, exter
     :class:`InvalidInputError` for empty or too long text or an unknown channel; :class:`ConflictError`
     if ``external_id`` is already stored.
     """
+    if external_id is not None:
+        check_storable(external_id, "external_id", EXTERNAL_ID_MAX)
     complaint = NewComplaint(text=check_text(text, max_chars), external_id=external_id, channel=channel,
-                             received_at=received_at)
+                             received_at=to_utc(received_at) if received_at else None)
     _check_channel(channel)
     suggestion = suggester.suggest(text)  # before the transaction: no lock is held while the model works
     row = Complaint(**_row(complaint, suggestion))
@@ -138,6 +173,7 @@ def enqueue_complaints(session: Session,
         check_text(new.text)
         _check_channel(new.channel)
         if new.external_id is not None:
+            check_storable(new.external_id, "external_id", EXTERNAL_ID_MAX)
             if new.external_id in seen:
                 skipped += 1
                 continue
@@ -151,7 +187,7 @@ def enqueue_complaints(session: Session,
 
 def get_complaint(session: Session, complaint_id: int) -> Complaint:
     """The complaint ``complaint_id``; :class:`NotFoundError` if there is none."""
-    complaint = session.get(Complaint, complaint_id) if 0 < complaint_id <= _LARGEST_ID else None
+    complaint = session.get(Complaint, complaint_id) if 0 < complaint_id <= MAX_ID else None
     if complaint is None:
         raise complaint_not_found(complaint_id)
     return complaint
@@ -172,19 +208,21 @@ def list_complaints(session: Session, where: ComplaintFilter = ComplaintFilter()
         raise InvalidInputError(f"Urutan '{order}' tidak dikenal. Pilih salah satu: {', '.join(ORDERS)}.")
     if where.status is not None and where.status not in STATUSES:
         raise InvalidInputError(f"Status '{where.status}' tidak dikenal. Pilih salah satu: {', '.join(STATUSES)}.")
+    for field in ("opd", "category", "channel"):
+        if getattr(where, field) is not None:
+            check_storable(getattr(where, field), f"Filter {field}")
     query = _filtered(select(Complaint), where)
     total = session.scalar(_filtered(select(func.count()).select_from(Complaint), where)) or 0
     if order == "least_certain":
         query = query.order_by(Complaint.min_confidence.asc(), Complaint.id.desc())
     else:
         query = query.order_by(Complaint.received_at.desc(), Complaint.id.desc())
-    offset = min(max(offset, 0), _LARGEST_ID)  # past the end is an empty page, not a database error
+    offset = min(max(offset, 0), 2**63 - 1)  # past the end is an empty page, not a database error
     return list(session.scalars(query.limit(limit).offset(offset))), total
 
 
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
 """Dates a filter may name: complaints are not older, and a later one is a typing error."""
-_LARGEST_ID = 2**63 - 1
 
 
 def day_range(date_from: date | None, date_to: date | None) -> tuple[datetime | None, datetime | None]:
@@ -207,6 +245,8 @@ def _filtered(query: Select, where: ComplaintFilter) -> Select:
                           (Complaint.needs_review, where.needs_review)):
         if value is not None:
             query = query.where(column == value)
+    if where.q is not None and where.q.strip():
+        query = query.where(matches(where.q))
     start, end = day_range(where.date_from, where.date_to)
     if start is not None:
         query = query.where(Complaint.received_at >= start)
@@ -222,7 +262,7 @@ def _row(new: NewComplaint, suggestion: Suggestion) -> dict[str, Any]:
         "external_id": new.external_id,
         "channel": new.channel,
         "text": new.text,
-        "received_at": _utc(new.received_at) if new.received_at else utcnow(),
+        "received_at": to_utc(new.received_at) if new.received_at else utcnow(),
         "created_at": utcnow(),
         "status": "pending",
         "revisions": 0,
@@ -234,11 +274,6 @@ def _row(new: NewComplaint, suggestion: Suggestion) -> dict[str, Any]:
         **{f"{h}_confidence": heads[h].confidence for h in HEADS},
         **{h: heads[h].code for h in HEADS},
     }
-
-
-def _utc(moment: datetime) -> datetime:
-    """``moment`` in UTC; without an offset it is taken to be UTC already."""
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
 
 
 def _check_channel(channel: str | None) -> None:

@@ -5,13 +5,15 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Path, Query, status
 
 from triage.api.deps import CallerDep, SessionDep, SettingsDep, SuggesterDep
 from triage.api.schemas import (Channel, ComplaintCreate, ComplaintDetail, ComplaintPage, ComplaintPublic,
-                                DecisionCreate, DecisionPublic, ErrorPublic, Status)
-from triage.complaints import ComplaintFilter, create_complaint, get_complaint, list_complaints
+                                DecisionCreate, DecisionPublic, ErrorPublic, Status, Stored)
+from triage.complaints import MAX_ID, ComplaintFilter, create_complaint, get_complaint, list_complaints
 from triage.decisions import Decider, history, record_decision
+
+ComplaintId = Annotated[int, Path(ge=1, le=MAX_ID, description="The complaint's id.")]
 
 router = APIRouter(prefix="/v1/complaints", tags=["complaints"],
                    responses={401: {"model": ErrorPublic}, 422: {"model": ErrorPublic}})
@@ -30,10 +32,12 @@ def create(body: ComplaintCreate, session: SessionDep, suggester: SuggesterDep, 
 @router.get("", response_model=ComplaintPage)
 def list_(session: SessionDep, caller: CallerDep,
           status: Annotated[Status | None, Query(description="pending or decided")] = None,
-          opd: Annotated[str | None, Query(description="OPD code of the routing in force")] = None,
-          category: Annotated[str | None, Query(description="Category code of the routing in force")] = None,
+          opd: Annotated[Stored | None, Query(description="OPD code of the routing in force")] = None,
+          category: Annotated[Stored | None, Query(description="Category code of the routing in force")] = None,
           channel: Annotated[Channel | None, Query()] = None,
           needs_review: Annotated[bool | None, Query()] = None,
+          q: Annotated[str | None, Query(description="Words the text must hold, each as a word or the start "
+                                                     "of one (full-text search)")] = None,
           date_from: Annotated[date | None, Query(description="Received on or after (UTC day)")] = None,
           date_to: Annotated[date | None, Query(description="Received on or before (UTC day)")] = None,
           order: Annotated[Literal["newest", "least_certain"], Query()] = "newest",
@@ -41,13 +45,13 @@ def list_(session: SessionDep, caller: CallerDep,
           offset: Annotated[int, Query(ge=0)] = 0) -> ComplaintPage:
     """Complaints matching the filters, a page at a time: newest first, or least certain first."""
     where = ComplaintFilter(status=status, opd=opd, category=category, channel=channel, needs_review=needs_review,
-                            date_from=date_from, date_to=date_to)
+                            date_from=date_from, date_to=date_to, q=q)
     items, total = list_complaints(session, where, order=order, limit=limit, offset=offset)
     return ComplaintPage(items=[ComplaintPublic.of(c) for c in items], total=total, limit=limit, offset=offset)
 
 
 @router.get("/{complaint_id}", response_model=ComplaintDetail, responses={404: {"model": ErrorPublic}})
-def read(complaint_id: int, session: SessionDep, caller: CallerDep) -> ComplaintDetail:
+def read(complaint_id: ComplaintId, session: SessionDep, caller: CallerDep) -> ComplaintDetail:
     """A complaint with its suggestion and every decision on it."""
     complaint = get_complaint(session, complaint_id)
     return ComplaintDetail(**ComplaintPublic.of(complaint).model_dump(),
@@ -56,7 +60,7 @@ def read(complaint_id: int, session: SessionDep, caller: CallerDep) -> Complaint
 
 @router.post("/{complaint_id}/decisions", status_code=status.HTTP_201_CREATED, response_model=DecisionPublic,
              responses={404: {"model": ErrorPublic}})
-def decide(complaint_id: int, body: DecisionCreate, session: SessionDep, suggester: SuggesterDep,
+def decide(complaint_id: ComplaintId, body: DecisionCreate, session: SessionDep, suggester: SuggesterDep,
            caller: CallerDep) -> DecisionPublic:
     """Confirm or correct the routing; each call adds a revision, none is overwritten."""
     decision = record_decision(session, suggester.taxonomy, complaint_id, category=body.category, opd=body.opd,
