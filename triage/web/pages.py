@@ -217,7 +217,7 @@ def next_complaint(request: Request, complaint_id: int, user: UserDep, db: Sessi
                    suggester: SuggesterDep) -> Response:
     """Skip to the complaint after this one in the queue the handler came from."""
     query = QueueQuery.from_string(request.query_params.get("antrean", ""), suggester.taxonomy)
-    return _go_on(db, query, complaint_id, None)
+    return _go_on(db, query.skipping(complaint_id), complaint_id, None)
 
 
 @router.post("/pengaduan/{complaint_id}/keputusan")
@@ -248,7 +248,7 @@ def _go_on(db, query: QueueQuery, complaint_id: int, action: str | None) -> Resp
     following = next_in_queue(db, query, complaint_id)
     done = {"selesai": str(complaint_id), "aksi": action} if action else {}
     if following is None:
-        params = replace(query, page=1).params() | (done or {"habis": "1"})
+        params = replace(query, page=1, skipped=()).params() | (done or {"habis": "1"})  # the pass is over
         return RedirectResponse("/antrean" + _query(params), status_code=303)
     queue_string = query.string(page=1)
     params = ({"antrean": queue_string} if queue_string else {}) | done

@@ -15,6 +15,7 @@ from triage.taxonomy import Taxonomy
 
 PAGE_SIZE = 25
 NEXT_WINDOW = 200  # how far down the queue "next" looks for the complaint after the current one
+MAX_SKIPPED = NEXT_WINDOW  # complaints a pass remembers as skipped (more would only lengthen the URL)
 _REVIEW = {"ya": True, "tidak": False}
 
 
@@ -29,6 +30,9 @@ class QueueQuery:
     needs_review: bool | None = None
     order: str = "newest"
     page: int = 1
+    skipped: tuple[int, ...] = ()
+    """Complaints skipped in this pass through the queue ("Lewati"): "next" passes them by until the handler
+    starts a new pass from the queue's filters (URL parameter ``lewati``, ids joined by commas)."""
 
     @classmethod
     def parse(cls, params: Mapping[str, str], taxonomy: Taxonomy) -> QueueQuery:
@@ -55,13 +59,17 @@ class QueueQuery:
             page = max(1, int(params.get("hal") or 1))
         except ValueError:
             raise InvalidInputError("Nomor halaman harus bilangan bulat, misalnya 2.") from None
+        skipped = [part for part in (params.get("lewati") or "").split(",") if part.strip()]
+        if not all(part.strip().isdigit() for part in skipped):
+            raise InvalidInputError("Daftar pengaduan yang dilewati tidak sah: harus nomor pengaduan dipisah "
+                                    "koma, misalnya 62,61. Buka antrean dari menu untuk mulai lagi.")
         return cls(status=None if status == "semua" else status,
                    opd=pick("opd", taxonomy.labels["opd"], "OPD"),
                    category=pick("kategori", taxonomy.labels["category"], "Kategori"),
                    channel=pick("kanal", CHANNELS, "Kanal"),
                    needs_review=_REVIEW.get(review),
                    order=pick("urut", ORDERS, "Urutan") or "newest",
-                   page=page)
+                   page=page, skipped=tuple(dict.fromkeys(int(p) for p in skipped))[-MAX_SKIPPED:])
 
     @classmethod
     def from_string(cls, query_string: str, taxonomy: Taxonomy) -> QueueQuery:
@@ -78,12 +86,17 @@ class QueueQuery:
         values = {"status": status,
                   "opd": self.opd, "kategori": self.category, "kanal": self.channel, "tinjau": review,
                   "urut": None if self.order == "newest" else self.order,
-                  "hal": str(self.page) if self.page > 1 else None}
+                  "hal": str(self.page) if self.page > 1 else None,
+                  "lewati": ",".join(map(str, self.skipped)) or None}
         return {k: v for k, v in values.items() if v}
 
     def string(self, **changes) -> str:
         """The query as a URL query string (without ``?``), with ``changes`` applied."""
         return urlencode((replace(self, **changes) if changes else self).params())
+
+    def skipping(self, complaint_id: int) -> QueueQuery:
+        """This pass with ``complaint_id`` skipped too."""
+        return replace(self, skipped=tuple(dict.fromkeys((*self.skipped, complaint_id)))[-MAX_SKIPPED:])
 
     @property
     def offset(self) -> int:
@@ -91,8 +104,9 @@ class QueueQuery:
 
 
 def next_in_queue(session: Session, query: QueueQuery, after_id: int) -> int | None:
-    """The complaint after ``after_id`` in ``query``'s queue (its first if ``after_id`` is not in it)."""
+    """The complaint after ``after_id`` in ``query``'s queue (its first if ``after_id`` is not in it), passing
+    by the complaints skipped in this pass."""
     items, _ = list_complaints(session, query.filter(), order=query.order, limit=NEXT_WINDOW)  # type: ignore[arg-type]
     ids = [c.id for c in items]
     rest = ids[ids.index(after_id) + 1:] if after_id in ids else ids
-    return next((i for i in rest if i != after_id), None)
+    return next((i for i in rest if i != after_id and i not in query.skipped), None)
