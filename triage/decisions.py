@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from triage.complaints import complaint_not_found, day_range
 from triage.db import STATUSES, Complaint, Decision, utcnow
+from triage.reports import routed
 from triage.taxonomy import HEADS, Taxonomy
 
 
@@ -74,12 +75,17 @@ def latest_decisions(session: Session) -> list[tuple[Complaint, Decision]]:
     return [(c, d) for c, d in session.execute(query)]
 
 
-def stats(session: Session, date_from: date | None = None, date_to: date | None = None) -> dict:
+def stats(session: Session, date_from: date | None = None, date_to: date | None = None, *,
+          opd: str | None = None, category: str | None = None) -> dict:
     """Counts of complaints received in the date range per status, OPD and category (the routing in
-    force), and per head the share of decisions made in the range that kept the suggested code."""
+    force), and per head the share of decisions made in the range that kept the suggested code. With
+    ``opd`` or ``category``, only complaints routed there now, and the decisions on them."""
     start, end = day_range(date_from, date_to)
 
     def within(query, column):
+        if column is Decision.decided_at and (opd is not None or category is not None):
+            query = query.join(Complaint, Complaint.id == Decision.complaint_id)
+        query = routed(query, opd, category)
         if start is not None:
             query = query.where(column >= start)
         if end is not None:

@@ -67,11 +67,7 @@ def volume(session: Session, date_from: date | None = None, date_to: date | None
     day = func.date(Complaint.received_at)
     query = select(day, Complaint.opd, Complaint.category, func.count()).group_by(day, Complaint.opd,
                                                                                  Complaint.category)
-    query = _within(query, Complaint.received_at, date_from, date_to)
-    if opd is not None:
-        query = query.where(Complaint.opd == opd)
-    if category is not None:
-        query = query.where(Complaint.category == category)
+    query = routed(_within(query, Complaint.received_at, date_from, date_to), opd, category)
     counts: dict[tuple[date, str, str], int] = defaultdict(int)
     for value, opd_code, category_code, n in session.execute(query):
         counts[(period_start(_as_date(value), period), opd_code, category_code)] += n
@@ -79,14 +75,18 @@ def volume(session: Session, date_from: date | None = None, date_to: date | None
 
 
 def acceptance(session: Session, date_from: date | None = None, date_to: date | None = None, *,
-               period: Period = "week") -> list[AcceptanceRow]:
+               period: Period = "week", opd: str | None = None, category: str | None = None
+               ) -> list[AcceptanceRow]:
     """Per period (by when the decision was made), the decisions and per head how many kept the
-    suggestion, oldest period first. Every revision counts, as in :func:`triage.decisions.stats`."""
+    suggestion, oldest period first. Every revision counts, as in :func:`triage.decisions.stats`. With
+    ``opd`` or ``category``, only the decisions on complaints routed there now (the routing in force)."""
     period_start(date.min, period)
     day = func.date(Decision.decided_at)
     kept_sums = [func.coalesce(func.sum(cast(getattr(Decision, f"{h}_kept"), Integer)), 0) for h in HEADS]
     query = select(day, func.count(), *kept_sums).group_by(day)
     query = _within(query, Decision.decided_at, date_from, date_to)
+    if opd is not None or category is not None:
+        query = routed(query.join(Complaint, Complaint.id == Decision.complaint_id), opd, category)
     decisions: dict[date, int] = defaultdict(int)
     kept: dict[date, dict[str, int]] = defaultdict(lambda: dict.fromkeys(HEADS, 0))
     for value, n, *sums in session.execute(query):
@@ -111,6 +111,16 @@ def periods_between(first: date, last: date, period: Period) -> list[date]:
         else:
             current = (current.replace(day=28) + timedelta(days=4)).replace(day=1)
     return starts
+
+
+def routed(query, opd: str | None, category: str | None):
+    """``query`` kept to complaints whose routing in force is OPD ``opd`` and category ``category`` (each when
+    given); the query must select from, or join, ``complaints``."""
+    if opd is not None:
+        query = query.where(Complaint.opd == opd)
+    if category is not None:
+        query = query.where(Complaint.category == category)
+    return query
 
 
 def _within(query, column, date_from: date | None, date_to: date | None):

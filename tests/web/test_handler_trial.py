@@ -6,9 +6,11 @@ Each test states what a handler must be able to rely on; the browser-only ones a
 
 from __future__ import annotations
 
+import re
+from datetime import datetime, timezone
 from urllib.parse import parse_qs, urlsplit
 
-from tests.web.conftest import PU_COMPLAINT, WATER_COMPLAINT, post_complaint
+from tests.web.conftest import PU_COMPLAINT, WATER_COMPLAINT, post_complaint, sign_in
 
 
 def _decide(client, csrf: str, complaint_id: int, location_query: str, **fields) -> str:
@@ -45,3 +47,36 @@ def test_skipped_complaints_do_not_come_back_after_a_decision(client, signed_in,
     assert urlsplit(last).path == "/antrean"  # only skipped ones are left: the pass is over
     assert f"#{c62}" in client.get(last).text and f"#{c61}" in client.get(last).text
 
+
+
+# -- 4. the statistics filter applies to everything on the page -----------------------------------------------
+
+FIXED_NOW = datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc)
+ROAD = {"category": "infrastruktur", "opd": "dpupr", "maladministration": "penundaan_berlarut"}
+BUS = {"category": "perhubungan", "opd": "dishub", "maladministration": "bukan_maladministrasi"}
+
+
+def test_the_statistics_filter_applies_to_the_summary_the_acceptance_chart_and_its_csv(
+        client, handler, admin, time_machine):
+    time_machine.move_to(FIXED_NOW, tick=True)
+    for text, codes in ((PU_COMPLAINT, ROAD), (PU_COMPLAINT + " Lagi.", ROAD), (WATER_COMPLAINT, BUS)):
+        complaint = post_complaint(client, handler, text, received_at="2026-11-12T09:00:00+00:00")
+        response = client.post(f"/v1/complaints/{complaint['id']}/decisions", json=codes, headers=handler.headers)
+        assert response.status_code == 201, response.text
+    post_complaint(client, handler, PU_COMPLAINT + " Belum diputus.", received_at="2026-11-13T09:00:00+00:00")
+    sign_in(client, admin)
+    params = {"dari": "2026-11-01", "sampai": "2026-11-30", "periode": "month", "opd": "dishub"}
+
+    html = client.get("/statistik", params=params).text
+    csv_rows = client.get("/statistik/penerimaan.csv", params=params).text.lstrip("\ufeff").splitlines()
+
+    summary = html.split('aria-label="Ringkasan"')[1].split("</ul>")[0]
+    assert re.search(r'<span class="count">1</span> pengaduan', summary)
+    assert re.search(r'<span class="count">0</span> menunggu keputusan', summary)
+    assert re.search(r'<span class="count">1</span> keputusan petugas', summary)
+    assert "(1 keputusan)" in html  # the acceptance chart's title
+    table = html.split('id="h-penerimaan"')[1]
+    assert re.search(r'data-label="Keputusan">1<', table)
+    assert len(csv_rows) == 2 and re.split("[;,]", csv_rows[1])[1] == "1"
+    everything = client.get("/statistik", params={**params, "opd": ""}).text
+    assert "(3 keputusan)" in everything

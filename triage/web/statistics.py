@@ -74,8 +74,7 @@ def statistics(request: Request, user: AdminUserDep, db: SessionDep, suggester: 
     taxonomy = suggester.taxonomy
     query = StatsQuery.parse(request, taxonomy)
     rows = _volume(db, query)
-    accepted = acceptance(db, query.date_from, query.date_to, period=query.period)  # type: ignore[arg-type]
-    summary = decision_stats(db, query.date_from, query.date_to)
+    accepted, summary = _acceptance(db, query), _summary(db, query)
     charts = _charts(query, rows, accepted, summary, taxonomy)
     axis = periods_between(query.date_from, query.date_to, query.period)  # type: ignore[arg-type]
     return page(request, "stats.html", {
@@ -112,7 +111,7 @@ def acceptance_csv(request: Request, user: AdminUserDep, db: SessionDep, suggest
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["periode_mulai", "keputusan", *[f"{h}_dipertahankan" for h in HEADS],
                      *[f"{h}_tingkat_penerimaan" for h in HEADS]])
-    for row in acceptance(db, query.date_from, query.date_to, period=query.period):  # type: ignore[arg-type]
+    for row in _acceptance(db, query):
         writer.writerow([row.period.isoformat(), row.decisions, *[row.kept[h] for h in HEADS],
                          *[f"{row.rate(h):.4f}" for h in HEADS]])
     return _download(out.getvalue(), f"penerimaan_saran_{query.date_from}_{query.date_to}.csv", "text/csv")
@@ -125,9 +124,7 @@ def chart_svg(request: Request, chart_id: str, user: AdminUserDep, db: SessionDe
     taxonomy = suggester.taxonomy
     query = StatsQuery.parse(request, taxonomy)
     rows = _volume(db, query)
-    accepted = acceptance(db, query.date_from, query.date_to, period=query.period)  # type: ignore[arg-type]
-    summary = decision_stats(db, query.date_from, query.date_to)
-    charts = {c.id: c for c in _charts(query, rows, accepted, summary, taxonomy)}
+    charts = {c.id: c for c in _charts(query, rows, _acceptance(db, query), _summary(db, query), taxonomy)}
     if chart_id not in charts:
         raise NotFoundError(f"Grafik '{chart_id}' tidak ada. Pilih salah satu: {', '.join(charts)}.")
     body = templates.get_template("chart.svg.html").render(chart=charts[chart_id], standalone=True)
@@ -137,6 +134,15 @@ def chart_svg(request: Request, chart_id: str, user: AdminUserDep, db: SessionDe
 def _volume(db, query: StatsQuery) -> list[VolumeRow]:
     return volume(db, query.date_from, query.date_to, period=query.period,  # type: ignore[arg-type]
                   opd=query.opd, category=query.category)
+
+
+def _acceptance(db, query: StatsQuery) -> list[AcceptanceRow]:
+    return acceptance(db, query.date_from, query.date_to, period=query.period,  # type: ignore[arg-type]
+                      opd=query.opd, category=query.category)
+
+
+def _summary(db, query: StatsQuery) -> dict:
+    return decision_stats(db, query.date_from, query.date_to, opd=query.opd, category=query.category)
 
 
 def _charts(query: StatsQuery, rows: list[VolumeRow], accepted: list[AcceptanceRow], summary: dict,
