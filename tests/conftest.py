@@ -165,7 +165,8 @@ def triage_cli() -> Callable[..., str]:
 @pytest.fixture
 def start_server(tmp_path) -> Iterator[Callable[..., str]]:
     """``start_server(env, workers=2)`` runs ``triage serve`` on a free loopback port with ``env`` and returns
-    its base URL once ``/healthz`` answers; every server started is stopped after the test."""
+    its base URL once ``/healthz`` answers; every server started is stopped after the test.
+    ``start_server.processes[base_url]`` is its process (with one worker, the process that serves)."""
     running = []
 
     def start(env: dict, workers: int = 2) -> str:
@@ -183,11 +184,13 @@ def start_server(tmp_path) -> Iterator[Callable[..., str]]:
             assert process.poll() is None, log_path.read_text()
             try:
                 if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    start.processes[base] = process
                     return base
             except httpx.TransportError:
                 time.sleep(0.2)
             assert time.monotonic() < deadline, "triage serve did not answer within 60 s"
 
+    start.processes = {}
     yield start
     for process, log in running:
         process.terminate()

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -30,6 +30,13 @@ class Settings(BaseSettings):
     models_dir: Path = Field(PROJECT_ROOT / "models", description="Model registry directory.")
     training_data_dir: Path = Field(PROJECT_ROOT / "training_data", description="Seed corpora, one folder a deployment.")
     max_text_chars: int = Field(10_000, description="Longest complaint text accepted, in characters.")
+    max_body_bytes: int | None = Field(None, description="Largest request body read, however it is sent (a "
+                                                         "larger one gets 413 unread); default: room for "
+                                                         "max_text_chars JSON-escaped (12 bytes a character) "
+                                                         "plus 64 KiB.")
+    max_header_bytes: int = Field(16_384, description="Largest request line plus headers (larger: 431).")
+    read_timeout_seconds: float = Field(10.0, description="Longest a client may take to send a request's headers, "
+                                                          "and again its body (slower: 408, connection closed).")
     host: str = Field("127.0.0.1", description="Address `triage serve` listens on.")
     port: int = Field(8000, description="Port `triage serve` listens on.")
     docs: Literal["off", "on", "key"] = Field("key", description="Who may read the API docs (/docs, /redoc, "
@@ -55,6 +62,12 @@ class Settings(BaseSettings):
     retrain_overrule_votes: int = Field(3, description="Similar corrections it takes to overrule a seed complaint.")
     retrain_decision_weight: float = Field(1.0, description="Weight of a handler's decision in training, relative "
                                                            "to a seed complaint's 1.")
+
+    @model_validator(mode="after")
+    def _derive_body_limit(self) -> "Settings":
+        if self.max_body_bytes is None:
+            self.max_body_bytes = self.max_text_chars * 12 + 64 * 1024
+        return self
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,

@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from triage import __version__
 from triage.api import docs, errors
+from triage.api.limits import RequestLimits
 from triage.api.routes import complaints, health, reference, retrain
 from triage.db import make_engine, make_sessions, upgrade
 from triage.serving import ModelHolder
@@ -48,8 +49,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="triage", version=__version__, description=DESCRIPTION, lifespan=lifespan,
                   docs_url=None, redoc_url=None, openapi_url=None)
     errors.install(app)
-    # JSON may escape a character as 12 bytes (a surrogate pair): room for the longest text and the rest.
-    app.add_middleware(errors.BodyLimit, max_bytes=settings.max_text_chars * 12 + 64 * 1024)
+    # Outermost: the key (/v1) and the body's size and pace are checked before anything reads the body.
+    app.add_middleware(RequestLimits, max_body_bytes=settings.max_body_bytes,
+                       read_timeout_seconds=settings.read_timeout_seconds)
     app.include_router(health.router)
     app.include_router(complaints.router)
     app.include_router(reference.router)

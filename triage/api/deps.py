@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session, sessionmaker
 
+from triage.api.limits import request_caller
 from triage.apikeys import Caller, authenticate
 from triage.serving import ModelHolder
 from triage.settings import Settings
@@ -32,11 +33,18 @@ def get_caller(request: Request,
                credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Caller:
     """The caller holding the request's bearer key; 401 if it is missing, unknown or revoked.
 
-    The key is looked up in a session of its own, closed at once: the route's transaction does not start
-    (and on SQLite take the write lock) before the route needs it.
+    On ``/v1`` the request limits (:mod:`triage.api.limits`) checked the key already, before the body was
+    read: that caller is used. Otherwise the key is looked up in a session of its own, closed at once: the
+    route's transaction does not start (and on SQLite take the write lock) before the route needs it.
     """
+    checked = request_caller(request.state)
+    if checked is not None:
+        request.state.key_name = checked.name  # for the access log
+        return checked
     with request.app.state.sessions() as session:
-        return authenticate(session, credentials.credentials if credentials else None)
+        caller = authenticate(session, credentials.credentials if credentials else None)
+    request.state.key_name = caller.name  # for the access log
+    return caller
 
 
 def get_admin(caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
@@ -48,8 +56,10 @@ def get_holder(request: Request) -> ModelHolder:
     return request.app.state.models
 
 
-def get_suggester(holder: Annotated[ModelHolder, Depends(get_holder)]) -> Suggester:
-    return holder.get()
+def get_suggester(request: Request, holder: Annotated[ModelHolder, Depends(get_holder)]) -> Suggester:
+    suggester = holder.get()
+    request.state.model_version = suggester.version  # for the access log
+    return suggester
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -118,23 +118,6 @@ def _message(error: dict[str, Any]) -> str:
     return f"{field} tidak valid ({error.get('msg', kind)})"
 
 
-class BodyLimit:
-    """Refuse (413) a request whose declared Content-Length exceeds ``max_bytes`` before reading it."""
-
-    def __init__(self, app: Any, max_bytes: int) -> None:
-        self.app, self.max_bytes = app, max_bytes
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
-            for name, value in scope["headers"]:
-                if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                    message = (f"Permintaan terlalu besar: {int(value)} byte, batasnya {self.max_bytes} byte. "
-                               "Ringkas teks pengaduannya.")
-                    await JSONResponse(error_body(message, "too_large"), status_code=413)(scope, receive, send)
-                    return
-        await self.app(scope, receive, send)
-
-
 def install(app: FastAPI) -> None:
     """Register the handlers on ``app``."""
 
