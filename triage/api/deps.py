@@ -39,12 +39,9 @@ def get_caller(request: Request,
     """
     checked = request_caller(request.state)
     if checked is not None:
-        request.state.key_name = checked.name  # for the access log
         return checked
     with request.app.state.sessions() as session:
-        caller = authenticate(session, credentials.credentials if credentials else None)
-    request.state.key_name = caller.name  # for the access log
-    return caller
+        return authenticate(session, credentials.credentials if credentials else None)
 
 
 def get_admin(caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
@@ -56,10 +53,8 @@ def get_holder(request: Request) -> ModelHolder:
     return request.app.state.models
 
 
-def get_suggester(request: Request, holder: Annotated[ModelHolder, Depends(get_holder)]) -> Suggester:
-    suggester = holder.get()
-    request.state.model_version = suggester.version  # for the access log
-    return suggester
+def get_suggester(holder: Annotated[ModelHolder, Depends(get_holder)]) -> Suggester:
+    return holder.get()
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
