@@ -15,7 +15,7 @@ from datetime import date
 from sqlalchemy import Integer, cast, func, select, update
 from sqlalchemy.orm import Session
 
-from triage.complaints import complaint_not_found, day_range
+from triage.complaints import MAX_ID, check_storable, complaint_not_found, day_range
 from triage.db import STATUSES, Complaint, Decision, utcnow
 from triage.reports import routed
 from triage.taxonomy import HEADS, Taxonomy
@@ -43,8 +43,10 @@ def record_decision(session: Session, taxonomy: Taxonomy, complaint_id: int, *, 
             .values(revisions=Complaint.revisions + 1, status="decided", **codes)
             .returning(Complaint.revisions, Complaint.suggested_category, Complaint.suggested_opd,
                        Complaint.suggested_maladministration))
-    if not 0 < complaint_id < 2**63:
+    if not 0 < complaint_id <= MAX_ID:
         raise complaint_not_found(complaint_id)
+    if note is not None:
+        check_storable(note, "Catatan")
     try:
         row = session.execute(bump).one_or_none()
         if row is None:

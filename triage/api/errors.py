@@ -51,7 +51,15 @@ _HTTP_MESSAGES = {
 
 
 def error_body(message: str, error: str, detail: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    message = _encodable(message)
+    detail = [{k: _encodable(v) if isinstance(v, str) else v for k, v in item.items()} for item in detail or []]
     return {"message": message, "error": error, "detail": detail or [{"loc": [], "type": error, "msg": message}]}
+
+
+def _encodable(text: str) -> str:
+    """``text`` with any lone surrogate (which a request may carry into a message) written as an escape, so
+    that building the error response cannot fail."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def triage_error_response(exc: TriageError) -> JSONResponse:
@@ -91,6 +99,10 @@ def _message(error: dict[str, Any]) -> str:
     field = "'" + ".".join(str(p) for p in loc) + "'" if loc else "isi permintaan"
     kind = error.get("type", "")
     ctx = error.get("ctx") or {}
+    if kind == "invalid_input":  # one of the store's own checks: a whole sentence already
+        reason = str(ctx.get("reason", "")).rstrip(".")
+        # a query parameter's validator does not know its name ("Nilai ..."): the location does
+        return field + reason[len("Nilai"):] if loc and reason.startswith("Nilai ") else reason
     if kind == "missing":
         return f"{field} wajib diisi" if loc else "isi permintaan (objek JSON) wajib ada"
     if kind == "string_type":

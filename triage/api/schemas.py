@@ -2,16 +2,39 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo
+from pydantic_core import PydanticCustomError
 
+from triage.complaints import EXTERNAL_ID_MAX, check_storable, to_utc
 from triage.db import Complaint, Decision
+from triage.errors import InvalidInputError
 from triage.taxonomy import HEADS, Taxonomy
 
 Channel = Literal["sms", "web", "wa", "desk", "lapor"]
 Status = Literal["pending", "decided"]
+NOTE_MAX = 2000
+"""Longest decision note, in characters."""
+
+
+def _checked_by(check: Callable[..., Any]) -> AfterValidator:
+    """A pydantic validator that runs one of the store's own checks (:mod:`triage.complaints`), so that the
+    API refuses exactly what the store would, as a 422 naming the field."""
+    def validate(value: Any, info: ValidationInfo) -> Any:
+        try:
+            return check(value, f"'{info.field_name}'" if info.field_name else "Nilai")
+        except InvalidInputError as exc:
+            raise PydanticCustomError("invalid_input", "{reason}", {"reason": str(exc)}) from None
+    return AfterValidator(validate)
+
+
+Stored = Annotated[str, _checked_by(check_storable)]
+"""Text both stores keep: no NUL character, no lone UTF-16 surrogate (every text field and text filter)."""
+Moment = Annotated[datetime, _checked_by(to_utc)]
+"""A timestamp that converts to UTC within the years 1 to 9999."""
 
 
 class _In(BaseModel):
@@ -21,21 +44,21 @@ class _In(BaseModel):
 class ComplaintCreate(_In):
     """A complaint to route."""
 
-    text: str = Field(description="The complaint as the citizen wrote it (at most settings.max_text_chars).")
-    external_id: str | None = Field(None, max_length=200,
+    text: Stored = Field(description="The complaint as the citizen wrote it (at most settings.max_text_chars).")
+    external_id: Stored | None = Field(None, max_length=EXTERNAL_ID_MAX,
                                     description="The complaint's id in the channel it came from; unique.")
     channel: Channel | None = Field(None, description="Where it came from.")
-    received_at: datetime | None = Field(None, description="When it was received (ISO 8601; without an "
+    received_at: Moment | None = Field(None, description="When it was received (ISO 8601; without an "
                                                            "offset it is taken as UTC). Default: now.")
 
 
 class DecisionCreate(_In):
     """A handler's routing of a complaint: the suggestion confirmed, or corrected."""
 
-    category: str = Field(description="Category code.")
-    opd: str = Field(description="OPD code.")
-    maladministration: str = Field(description="Maladministration code.")
-    note: str | None = Field(None, max_length=2000, description="Why, for the next handler.")
+    category: Stored = Field(description="Category code.")
+    opd: Stored = Field(description="OPD code.")
+    maladministration: Stored = Field(description="Maladministration code.")
+    note: Stored | None = Field(None, max_length=NOTE_MAX, description="Why, for the next handler.")
 
 
 class FocalPointPublic(BaseModel):

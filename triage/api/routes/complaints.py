@@ -36,7 +36,7 @@ def list_(session: SessionDep, caller: CallerDep,
           category: Annotated[Stored | None, Query(description="Category code of the routing in force")] = None,
           channel: Annotated[Channel | None, Query()] = None,
           needs_review: Annotated[bool | None, Query()] = None,
-          q: Annotated[str | None, Query(description="Words the text must hold, each as a word or the start "
+          q: Annotated[Stored | None, Query(description="Words the text must hold, each as a word or the start "
                                                      "of one (full-text search)")] = None,
           date_from: Annotated[date | None, Query(description="Received on or after (UTC day)")] = None,
           date_to: Annotated[date | None, Query(description="Received on or before (UTC day)")] = None,
