@@ -11,6 +11,10 @@ Tables::
                  the current routing (the latest decision, else the suggestion) and the revision count
     decisions    one row per handler decision; (complaint_id, revision) is unique and never updated
     api_keys     bearer keys: name, role handler|admin, sha256 of the token, revoked_at
+    decision_batches  bulk confirmations (who, when, undone when and by whom); decisions.batch_id points here
+    saved_filters     queue filters saved per API key: name and URL query string
+    presence          who has which complaint open, with the time of the last heartbeat
+    complaints_fts    (SQLite only) the FTS5 index of complaint texts; PostgreSQL: a GIN index instead
 
 On SQLite every transaction starts with ``BEGIN IMMEDIATE``: writers queue on the busy timeout instead of
 failing with "database is locked" when a read transaction tries to become a write one.
@@ -122,6 +126,8 @@ class Decision(Base):
     decided_by: Mapped[str] = mapped_column(String(100))
     api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id", ondelete="SET NULL"))
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("decision_batches.id", ondelete="SET NULL"),
+                                                 index=True)  # made by a bulk confirmation
 
 
 class ApiKey(Base):
@@ -136,6 +142,43 @@ class ApiKey(Base):
     prefix: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class DecisionBatch(Base):
+    """A bulk confirmation from the queue: one decision per complaint points to it; ``undone_at`` once undone."""
+
+    __tablename__ = "decision_batches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    decided_by: Mapped[str] = mapped_column(String(100))
+    api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    undone_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    undone_by: Mapped[str | None] = mapped_column(String(100))
+
+
+class SavedFilter(Base):
+    """A queue filter a key saved under a name (the queue's URL query string)."""
+
+    __tablename__ = "saved_filters"
+    __table_args__ = (UniqueConstraint("api_key_id", "name", name="uq_saved_filters_api_key_id_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    api_key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    query: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Presence(Base):
+    """Who has a complaint open: one row per complaint and key, refreshed by the page's heartbeat."""
+
+    __tablename__ = "presence"
+
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id", ondelete="CASCADE"), primary_key=True)
+    api_key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id", ondelete="CASCADE"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from triage.complaints import MAX_ID, check_storable, complaint_not_found, day_range
 from triage.db import STATUSES, Complaint, Decision, utcnow
+from triage.errors import ConflictError
 from triage.reports import routed
 from triage.taxonomy import HEADS, Taxonomy
 
@@ -30,11 +31,14 @@ class Decider:
 
 
 def record_decision(session: Session, taxonomy: Taxonomy, complaint_id: int, *, category: str, opd: str,
-                    maladministration: str, decider: Decider, note: str | None = None) -> Decision:
+                    maladministration: str, decider: Decider, note: str | None = None,
+                    expected_revision: int | None = None, batch_id: int | None = None) -> Decision:
     """Store a handler's routing of complaint ``complaint_id`` as its next revision and commit.
 
     :class:`UnknownCodeError` for a code the deployment lacks, :class:`NotFoundError` for an unknown
-    complaint.
+    complaint. With ``expected_revision`` (the revision count the handler saw), :class:`ConflictError`
+    if someone decided the complaint since, checked in the same ``UPDATE`` (see :func:`stale_message`).
+    ``batch_id``: the bulk confirmation the decision belongs to (:mod:`triage.bulk`).
     """
     codes = {"category": category, "opd": opd, "maladministration": maladministration}
     for head in HEADS:
@@ -43,24 +47,43 @@ def record_decision(session: Session, taxonomy: Taxonomy, complaint_id: int, *, 
             .values(revisions=Complaint.revisions + 1, status="decided", **codes)
             .returning(Complaint.revisions, Complaint.suggested_category, Complaint.suggested_opd,
                        Complaint.suggested_maladministration))
+    if expected_revision is not None:
+        bump = bump.where(Complaint.revisions == expected_revision)
     if not 0 < complaint_id <= MAX_ID:
         raise complaint_not_found(complaint_id)
     if note is not None:
         check_storable(note, "Catatan")
     try:
         row = session.execute(bump).one_or_none()
+        if row is None and expected_revision is not None and session.get(Complaint, complaint_id) is not None:
+            raise ConflictError(stale_message(session, complaint_id, expected_revision))
         if row is None:
             raise complaint_not_found(complaint_id)
         revision, *suggested = row
         kept = {f"{h}_kept": codes[h] == s for h, s in zip(HEADS, suggested)}
         decision = Decision(complaint_id=complaint_id, revision=revision, **codes, **kept, note=note,
-                            decided_by=decider.name, api_key_id=decider.key_id, decided_at=utcnow())
+                            decided_by=decider.name, api_key_id=decider.key_id, decided_at=utcnow(),
+                            batch_id=batch_id)
         session.add(decision)
         session.commit()
     except BaseException:
         session.rollback()
         raise
     return decision
+
+
+def stale_message(session: Session, complaint_id: int, expected_revision: int) -> str:
+    """What a handler who saw revision ``expected_revision`` of a complaint is told when it moved on."""
+    latest = session.scalar(select(Decision).where(Decision.complaint_id == complaint_id)
+                            .order_by(Decision.revision.desc()).limit(1))
+    if latest is None:
+        return (f"Pengaduan #{complaint_id} tidak lagi pada revisi {expected_revision}. Muat ulang pengaduannya, "
+                "lalu putuskan lagi.")
+    return (f"Pengaduan #{complaint_id} sudah diputuskan oleh {latest.decided_by} (revisi {latest.revision}: "
+            f"kategori {latest.category}, OPD {latest.opd}, maladministrasi {latest.maladministration}) sejak "
+            f"Anda membukanya pada revisi {expected_revision}. Keputusan Anda belum disimpan. Muat ulang "
+            f"pengaduannya, lalu kirim lagi dengan expected_revision {latest.revision} bila tetap ingin "
+            "menimpanya sebagai revisi baru.")
 
 
 def history(session: Session, complaint_id: int) -> list[Decision]:
@@ -73,6 +96,7 @@ def latest_decisions(session: Session) -> list[tuple[Complaint, Decision]]:
     """Each decided complaint with its latest decision: the labelled history retraining learns from."""
     query = (select(Complaint, Decision)
              .join(Decision, (Decision.complaint_id == Complaint.id) & (Decision.revision == Complaint.revisions))
+             .where(Complaint.status == "decided")  # not complaints whose bulk confirmation was undone
              .order_by(Decision.decided_at, Decision.id))
     return [(c, d) for c, d in session.execute(query)]
 
