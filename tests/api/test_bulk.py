@@ -180,3 +180,19 @@ def test_presence_shows_others_until_it_expires_or_they_decide(db, stored, handl
     time_machine.shift(timedelta(seconds=61))
     assert open_by_others(db, [first], budi.id) == {}
     assert open_by_others(db, [first], siti.id) == {first: ["budi"]}
+
+
+def test_the_api_answers_409_when_expected_revision_is_stale(client, handler, admin, complaint):
+    url = f"/v1/complaints/{complaint['id']}/decisions"
+    routing = {"category": "infrastruktur", "opd": "dpupr", "maladministration": "penundaan_berlarut"}
+    first = client.post(url, json={**routing, "expected_revision": 0}, headers=admin.headers)
+    assert first.status_code == 201, first.text
+
+    second = client.post(url, json={**routing, "opd": "dishub", "expected_revision": 0}, headers=handler.headers)
+    assert second.status_code == 409
+    assert second.json()["message"].startswith(f"Pengaduan #{complaint['id']} sudah diputuskan oleh budi-admin "
+                                               "(revisi 1: kategori infrastruktur, OPD dpupr")
+    overwrite = client.post(url, json={**routing, "opd": "dishub", "expected_revision": 1}, headers=handler.headers)
+    assert overwrite.status_code == 201 and overwrite.json()["revision"] == 2
+    without = client.post(url, json=routing, headers=handler.headers)  # no expected_revision: always a revision
+    assert without.status_code == 201 and without.json()["revision"] == 3

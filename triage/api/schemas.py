@@ -59,6 +59,10 @@ class DecisionCreate(_In):
     opd: Stored = Field(description="OPD code.")
     maladministration: Stored = Field(description="Maladministration code.")
     note: Stored | None = Field(None, max_length=NOTE_MAX, description="Why, for the next handler.")
+    expected_revision: int | None = Field(None, ge=0, description=(
+        "The revision count the handler saw (`revisions` of the complaint). If someone decided the complaint "
+        "since, nothing is stored and the answer is 409 saying who decided what; omit it to always add a "
+        "revision."))
 
 
 class FocalPointPublic(BaseModel):

@@ -59,11 +59,12 @@ def read(complaint_id: ComplaintId, session: SessionDep, caller: CallerDep) -> C
 
 
 @router.post("/{complaint_id}/decisions", status_code=status.HTTP_201_CREATED, response_model=DecisionPublic,
-             responses={404: {"model": ErrorPublic}})
+             responses={404: {"model": ErrorPublic}, 409: {"model": ErrorPublic}})
 def decide(complaint_id: ComplaintId, body: DecisionCreate, session: SessionDep, suggester: SuggesterDep,
            caller: CallerDep) -> DecisionPublic:
     """Confirm or correct the routing; each call adds a revision, none is overwritten."""
     decision = record_decision(session, suggester.taxonomy, complaint_id, category=body.category, opd=body.opd,
                                maladministration=body.maladministration, note=body.note,
-                               decider=Decider(name=caller.name, key_id=caller.key_id))
+                               decider=Decider(name=caller.name, key_id=caller.key_id),
+                               expected_revision=body.expected_revision)
     return DecisionPublic.of(decision)
