@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     max_header_bytes: int = Field(16_384, description="Largest request line plus headers (larger: 431).")
     read_timeout_seconds: float = Field(10.0, description="Longest a client may take to send a request's headers, "
                                                           "and again its body (slower: 408, connection closed).")
+    key_failure_limit: int = Field(20, description="Wrong API keys (API or web sign-in) one client address may "
+                                                   "send per key_failure_window_seconds before it gets 429; 0: "
+                                                   "no limit. Counted per worker process.")
+    key_failure_window_seconds: float = Field(60.0, description="Window of key_failure_limit, in seconds.")
     host: str = Field("127.0.0.1", description="Address `triage serve` listens on.")
     port: int = Field(8000, description="Port `triage serve` listens on.")
     docs: Literal["off", "on", "key"] = Field("key", description="Who may read the API docs (/docs, /redoc, "

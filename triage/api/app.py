@@ -14,11 +14,13 @@ from starlette.concurrency import run_in_threadpool
 
 from triage import __version__
 from triage.api import docs, errors
+from triage.api.caching import NoStore
 from triage.api.limits import RequestLimits
 from triage.api.routes import complaints, health, reference, retrain
 from triage.db import make_engine, make_sessions, upgrade
 from triage.serving import ModelHolder
 from triage.settings import Settings, get_settings
+from triage.throttle import FailureLimit, KeyThrottle
 from triage.web import install as install_web
 
 DESCRIPTION = """Routing suggestions for citizens' complaints: category, responsible OPD and form of
@@ -52,6 +54,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Outermost: the key (/v1) and the body's size and pace are checked before anything reads the body.
     app.add_middleware(RequestLimits, max_body_bytes=settings.max_body_bytes,
                        read_timeout_seconds=settings.read_timeout_seconds)
+    # Outside the limits: an address that sent too many wrong keys is refused before its key is looked up.
+    app.state.key_failures = FailureLimit(settings.key_failure_limit, settings.key_failure_window_seconds)
+    app.add_middleware(KeyThrottle)
+    app.add_middleware(NoStore)  # complaint texts are personal data: no cache may keep API JSON
     app.include_router(health.router)
     app.include_router(complaints.router)
     app.include_router(reference.router)

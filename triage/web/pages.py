@@ -23,6 +23,7 @@ from triage.decisions import stats as decision_stats
 from triage.errors import AuthError, ConflictError, ForbiddenError, InvalidInputError
 from triage.suggest import Suggester
 from triage.taxonomy import HEADS, Taxonomy
+from triage.throttle import client_of, too_many_message
 from triage.web.highlight import highlight
 from triage.web.queue import PAGE_SIZE, QueueQuery, next_in_queue
 from triage.web.render import PageRoute, page
@@ -65,9 +66,17 @@ def sign_in(request: Request, db: SessionDep, api_key: Annotated[str, Form()] = 
         check_csrf(request, csrf)
     except ForbiddenError as exc:
         return _sign_in_page(request, next, error=str(exc), status_code=403)
+    failures, client = request.app.state.key_failures, client_of(request.scope)  # shared with the API
+    wait = failures.retry_after(client)
+    if wait is not None:
+        response = _sign_in_page(request, next, error=too_many_message(wait), status_code=429)
+        response.headers["Retry-After"] = str(wait)
+        return response
     try:
         caller = authenticate(db, api_key.strip())
     except AuthError:
+        if api_key.strip():
+            failures.failed(client)
         error = "Kunci API tidak dikenal atau sudah dicabut. Periksa kuncinya atau minta kunci baru ke admin."
         return _sign_in_page(request, next, error=error, status_code=401)
     settings = request.app.state.settings
