@@ -57,15 +57,16 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
+from triage import lapor
 from triage.errors import ConflictError, DataError
 from triage.registry import ModelRegistry
 from triage.suggest import Suggester, text_problem
 from triage.taxonomy import HEADS
 
-FORMATS: tuple[str, ...] = ("csv", "jsonl", "parquet")
+FORMATS: tuple[str, ...] = ("csv", "jsonl", "parquet", "xlsx")
 ENGINES: tuple[str, ...] = ("local", "dask")
 EXTENSIONS: dict[str, str] = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet",
-                              ".pq": "parquet"}
+                              ".pq": "parquet", ".xlsx": "xlsx"}
 DEFAULT_CHUNK_SIZE = 5000
 CACHE_ROWS = 100_000
 """Rows a worker classifies with one set of per-word caches before it empties them (:func:`suggester_for`)."""
@@ -94,6 +95,20 @@ class BatchJob:
     deployment: str = "kukar"
     model_version: str = ""
     chunk_size: int = DEFAULT_CHUNK_SIZE
+    header_row: int = 0
+    """0-based row of the input's header (CSV, XLSX): the rows above it (a LAPOR! export's block) are skipped."""
+    lapor: bool = False
+    """The input is an SP4N-LAPOR! export (:mod:`triage.lapor`): LAPOR!'s columns are added to the output."""
+
+    @property
+    def part_format(self) -> str:
+        """The format of the part files: the output's, but Parquet for an XLSX output (assembled at the end)."""
+        return "parquet" if self.output_format == "xlsx" else self.output_format
+
+    @property
+    def added_columns(self) -> tuple[str, ...]:
+        """The columns the output adds to the input's."""
+        return SUGGESTION_COLUMNS + (lapor.OUTPUT_COLUMNS if self.lapor else ())
 
     @property
     def parts_dir(self) -> Path:
@@ -138,7 +153,7 @@ def format_of(path: Path, given: str | None = None) -> str:
     found = EXTENSIONS.get(path.suffix.lower())
     if found is None:
         raise DataError(f"cannot tell the format from the extension '{path.suffix}'. Name the file .csv, "
-                        f".jsonl or .parquet, or give the format ({', '.join(FORMATS)}) with --format.",
+                        f".jsonl, .parquet or .xlsx, or give the format ({', '.join(FORMATS)}) with --format.",
                         path=str(path))
     return found
 
@@ -154,13 +169,17 @@ def errors_path_of(output: Path) -> Path:
 
 
 def prepare(input: str | Path, output: str | Path, *, input_format: str | None = None,
-            output_format: str | None = None, text_column: str = "text", id_column: str = "id",
+            output_format: str | None = None, text_column: str | None = None, id_column: str | None = None,
             models_dir: str | Path = "models", deployment: str = "kukar", model_version: str | None = None,
             chunk_size: int = DEFAULT_CHUNK_SIZE) -> BatchJob:
     """Check everything a job needs before any work starts and return it as a :class:`BatchJob`.
 
     :class:`DataError` for a missing input, an unknown format, a missing text or id column, or an input that
     already has a column the output adds; model errors from the registry for a missing model.
+
+    A CSV or XLSX file whose header (found in its first rows, below a block of other rows if need be) is an
+    SP4N-LAPOR! export's (:mod:`triage.lapor`) is read as one: text and id default to ``Isi Laporan Awal``
+    and ``Tracking ID``; otherwise they default to ``text`` and ``id``.
     """
     input, output = Path(input).resolve(), Path(output).resolve()
     if not input.is_file():
@@ -176,12 +195,19 @@ def prepare(input: str | Path, output: str | Path, *, input_format: str | None =
     if out_fmt not in FORMATS:
         raise DataError(f"unknown output format '{out_fmt}'. Use one of: {', '.join(FORMATS)}.",
                         path=str(output))
-    columns = read_columns(input, fmt)
+    header_row = header_row_of(input, fmt)
+    columns = read_columns(input, fmt, header_row)
+    is_lapor = fmt in ("csv", "xlsx") and lapor.is_export(columns)
+    text_column = text_column or (lapor.TEXT if is_lapor else "text")
+    id_column = id_column or (lapor.TRACKING_ID if is_lapor else "id")
+    where = f" in header row {header_row + 1}" if header_row else ""
     for role, name, option in (("text", text_column, "--text-column"), ("id", id_column, "--id-column")):
         if name not in columns:
-            raise DataError(f"no {role} column '{name}' (columns: {', '.join(map(str, columns)) or 'none'}). "
-                            f"Name the {role} column with {option}.", path=str(input), field=name)
-    clash = [c for c in columns if c in SUGGESTION_COLUMNS]
+            raise DataError(f"no {role} column '{name}'{where} (columns: "
+                            f"{', '.join(map(str, columns)) or 'none'}). Name the {role} column with {option}.",
+                            path=str(input), field=name)
+    added = SUGGESTION_COLUMNS + (lapor.OUTPUT_COLUMNS if is_lapor else ())
+    clash = [c for c in columns if c in added]
     if clash:
         raise DataError(f"the input already has column(s) {', '.join(clash)}, which the output adds. Rename "
                         "or drop them first.", path=str(input), field=clash[0])
@@ -189,7 +215,18 @@ def prepare(input: str | Path, output: str | Path, *, input_format: str | None =
     version = registry.info(model_version or registry.current_version()).version  # pinned for the whole job
     return BatchJob(input=input, output=output, input_format=fmt, output_format=out_fmt,
                     text_column=text_column, id_column=id_column, models_dir=Path(models_dir).resolve(),
-                    deployment=str(deployment), model_version=version, chunk_size=chunk_size)
+                    deployment=str(deployment), model_version=version, chunk_size=chunk_size,
+                    header_row=header_row, lapor=is_lapor)
+
+
+def header_row_of(path: Path, fmt: str) -> int:
+    """0-based row of the header of a CSV or XLSX file: an SP4N-LAPOR! export's header within its first rows
+    (:func:`triage.lapor.header_index`), else the first row. Other formats have no header rows."""
+    if fmt == "csv":
+        return lapor.csv_header_index(path)
+    if fmt == "xlsx":
+        return lapor.xlsx_header(path)[0]
+    return 0
 
 
 def run(job: BatchJob, *, jobs: int | None = None, engine: str = "local", scheduler: str | None = None,
@@ -269,6 +306,23 @@ def run(job: BatchJob, *, jobs: int | None = None, engine: str = "local", schedu
     return summary
 
 
+def first_bad_row(job: BatchJob, summary: BatchSummary) -> str | None:
+    """The first bad row of a finished job as one line: where it is, which column and why (``row 14 (Tracking
+    ID 5216807), column 'Isi Laporan Awal': text is empty``); ``None`` without bad rows."""
+    if summary.errors_path is None or not summary.errors_path.is_file():
+        return None
+    with open(summary.errors_path, encoding="utf-8", newline="") as handle:
+        record = next(iter(pd.read_csv(handle, dtype=str, keep_default_na=False, nrows=1).itertuples()), None)
+    if record is None:
+        return None
+    kind = "row" if job.input_format in ("csv", "parquet", "xlsx") else "line"
+    where = f"{kind} {record.row}" + (f" ({job.id_column} {record.id})" if record.id else "")
+    column = job.id_column if record.reason == "id is missing" else job.text_column
+    if record.reason.startswith("not "):  # a JSONL line that is no JSON object has no column
+        return f"{where}: {record.reason}"
+    return f"{where}, column '{column}': {record.reason}"
+
+
 def _in_order_error(job: BatchJob, error: SliceError) -> DataError:
     """What reading the input in order says about it (the row pandas stopped at, as it always said), else
     ``error``. Only called when a chunk did not read as planned: the input is malformed."""
@@ -292,12 +346,19 @@ class Chunk:
     problems: list[tuple[int, str, str, str]] = field(default_factory=list)  # row, id, reason, text
 
 
-def read_columns(path: Path, fmt: str) -> list[str]:
+def read_columns(path: Path, fmt: str, header_row: int = 0) -> list[str]:
     """The column names of an input file (for JSONL: the keys of its first JSON object; lines before it that
-    are not one are bad rows, reported by the job)."""
+    are not one are bad rows, reported by the job), its header being row ``header_row`` (0-based)."""
     try:
+        if fmt == "xlsx":
+            index, columns = lapor.xlsx_header(path)
+            if index != header_row:  # asked for another row than the one found
+                rows = [row for number, row in lapor.xlsx_rows(path) if number == header_row + 1]
+                columns = lapor.column_names(rows[0]) if rows else []
+            return columns
         if fmt == "csv":
-            return [str(c) for c in pd.read_csv(path, nrows=0, encoding="utf-8-sig").columns]
+            return [str(c) for c in pd.read_csv(path, nrows=0, encoding="utf-8-sig",
+                                                skiprows=header_row).columns]
         if fmt == "parquet":
             return list(pq.read_schema(path).names)
         with open(path, encoding="utf-8") as handle:
@@ -315,7 +376,7 @@ def read_columns(path: Path, fmt: str) -> list[str]:
 
 def read_chunks(job: BatchJob) -> Iterator[Chunk]:
     """The input in chunks of ``job.chunk_size`` rows, streamed: memory holds one chunk at a time."""
-    readers = {"csv": _csv_chunks, "jsonl": _jsonl_chunks, "parquet": _parquet_chunks}
+    readers = {"csv": _csv_chunks, "jsonl": _jsonl_chunks, "parquet": _parquet_chunks, "xlsx": _xlsx_chunks}
     yield from readers[job.input_format](job)
 
 
@@ -323,20 +384,26 @@ def count_rows(job: BatchJob) -> int:
     """How many rows the input has: exact for Parquet, lines for CSV and JSONL (fast; for progress bars)."""
     if job.input_format == "parquet":
         return pq.ParquetFile(job.input).metadata.num_rows
+    if job.input_format == "xlsx":
+        workbook, sheet = lapor.open_sheet(job.input)
+        try:
+            return max((sheet.max_row or 0) - job.header_row - 1, 0)  # the sheet's own count: may include blanks
+        finally:
+            workbook.close()
     lines, last = 0, b"\n"
     with open(job.input, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 22), b""):
             lines += block.count(b"\n")
             last = block[-1:]
     lines += last != b"\n"
-    return max(lines - (job.input_format == "csv"), 0)
+    return max(lines - (job.input_format == "csv") - job.header_row, 0)
 
 
 def _csv_chunks(job: BatchJob) -> Iterator[Chunk]:
     first = 1
     try:
         reader = pd.read_csv(job.input, dtype=str, keep_default_na=False, chunksize=job.chunk_size,
-                             encoding="utf-8-sig")
+                             encoding="utf-8-sig", skiprows=job.header_row)
         with reader:
             for index, frame in enumerate(reader):
                 frame = frame.reset_index(drop=True)
@@ -345,6 +412,29 @@ def _csv_chunks(job: BatchJob) -> Iterator[Chunk]:
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise DataError(f"cannot be read as CSV after row {first - 1}: {_first_line(exc)} Fix the file and "
                         "run again with --restart.", path=str(job.input)) from None
+
+
+def _xlsx_chunks(job: BatchJob) -> Iterator[Chunk]:
+    """An XLSX sheet streamed (openpyxl's read-only mode) below its header row; cells as text, the way a CSV
+    copy shows them (:func:`triage.lapor.cell_text`); empty rows skipped. Row numbers are the spreadsheet's."""
+    columns = read_columns(job.input, "xlsx", job.header_row)
+    width = len(columns)
+    records: list[list[str]] = []
+    rows: list[int] = []
+    index = 0
+    for number, values in lapor.xlsx_rows(job.input):
+        if number <= job.header_row + 1:
+            continue
+        cells = [lapor.cell_text(v) for v in values[:width]]
+        if not any(c.strip() for c in cells):
+            continue
+        records.append(cells + [""] * (width - len(cells)))
+        rows.append(number)
+        if len(records) >= job.chunk_size:
+            yield Chunk(index, pd.DataFrame(records, columns=columns, dtype=object), np.asarray(rows))
+            records, rows, index = [], [], index + 1
+    if records or index == 0:
+        yield Chunk(index, pd.DataFrame(records, columns=columns, dtype=object), np.asarray(rows, dtype=np.int64))
 
 
 def _jsonl_chunks(job: BatchJob) -> Iterator[Chunk]:
@@ -437,6 +527,10 @@ _HIGH = np.arange(256) >= 128  # bytes of non-ASCII characters (white space for 
 def plan(job: BatchJob) -> Plan:
     """Where each chunk of ``job.input`` lies: the same chunks, row numbers and bad lines as
     :func:`read_chunks`, found by a streaming byte scan (CSV, JSONL) or from the footer (Parquet)."""
+    if job.input_format == "xlsx":
+        return Plan(None, reason="it is a spreadsheet (XLSX), which is read from its start")
+    if job.header_row:
+        return Plan(None, reason=f"its header is on line {job.header_row + 1}, below a block of other rows")
     planners = {"csv": _csv_plan, "jsonl": _jsonl_plan, "parquet": _parquet_plan}
     return planners[job.input_format](job)
 
@@ -727,9 +821,52 @@ def classify(job: BatchJob, chunk: Chunk, suggester: Suggester) -> tuple[pd.Data
             added[f"{head}_needs_review"] = columns[f"{head}_needs_review"].astype(bool)
         added["needs_review"] = columns["needs_review"].astype(bool)
         added["model_version"] = np.full(len(good), suggester.version, dtype=object)
+        if job.lapor:
+            added.update(lapor.output_columns(added["suggested_opd"].tolist(),
+                                              good[lapor.BODY].tolist() if lapor.BODY in good else None,
+                                              suggester.taxonomy))
         good = pd.concat([good, pd.DataFrame(added, index=good.index)], axis=1)
     problems.sort()
     return good, problems
+
+
+def _arrivals(frame: pd.DataFrame, channel_column: str | None, received_column: str | None,
+              result: QueueResult) -> tuple[list[str | None], list[Any]]:
+    """Channel and receipt time of each row, from the columns named (when the output has them); unknown
+    channels and dates that cannot be read are left empty and counted in ``result``."""
+    from triage.db import CHANNELS
+
+    channels: list[str | None] = [None] * len(frame)
+    if channel_column and channel_column in frame:
+        channels = [None if _blank(c) else str(c).strip().lower() for c in frame[channel_column]]
+        unknown = [c is not None and c not in CHANNELS for c in channels]
+        result.unknown_channels += sum(unknown)
+        channels = [None if bad else c for c, bad in zip(channels, unknown)]
+    received: list[Any] = [None] * len(frame)
+    if received_column and received_column in frame:
+        values = frame[received_column].astype(object).where(frame[received_column].notna(), None)
+        parsed = pd.to_datetime(values, errors="coerce", utc=True, format="mixed")
+        result.unreadable_dates += int((parsed.isna() & values.notna() & values.map(lambda v: not _blank(v))).sum())
+        received = [None if pd.isna(t) else t.to_pydatetime() for t in parsed]
+    return channels, received
+
+
+def _lapor_arrivals(job: BatchJob, frame: pd.DataFrame, ids: list[str],
+                    result: QueueResult) -> tuple[list[str | None], list[Any]]:
+    """Channel (``lapor``) and receipt time of each report of a LAPOR! export; dates that cannot be read are
+    counted, and the first few named (Tracking ID, column, value), in ``result``."""
+    days = frame[lapor.DATE].tolist() if lapor.DATE in frame else [None] * len(frame)
+    clocks = frame[lapor.TIME].tolist() if lapor.TIME in frame else [None] * len(frame)
+    received = []
+    for id_, day, clock in zip(ids, days, clocks):
+        moment = lapor.received_at(day, clock)
+        if moment is None and not _blank(day):
+            result.unreadable_dates += 1
+            if len(result.examples) < 3:
+                result.examples.append(f"{job.id_column} {id_}, column '{lapor.DATE}': {_cell(day)!r} is not a "
+                                       "date")
+        received.append(moment)
+    return [lapor.CHANNEL] * len(frame), received
 
 
 def _cell(value: object) -> str:
@@ -745,7 +882,7 @@ def _blank(value: object) -> bool:
 # -- parts --------------------------------------------------------------------------------------------
 
 def _part(job: BatchJob, index: int, kind: str) -> Path:
-    suffix = {"data": f".{job.output_format}", "errors": ".errors.csv", "done": ".done.json"}[kind]
+    suffix = {"data": f".{job.part_format}", "errors": ".errors.csv", "done": ".done.json"}[kind]
     return job.parts_dir / f"part-{index:06d}{suffix}"
 
 
@@ -756,7 +893,7 @@ def write_part(job: BatchJob, index: int, good: pd.DataFrame, problems: list[tup
               "needs_review": int(good["needs_review"].sum()) if len(good) else 0,
               "columns": [str(c) for c in good.columns] if len(good) else []}
     if len(good):
-        _atomic(_part(job, index, "data"), lambda tmp: write_frame(good, tmp, job.output_format))
+        _atomic(_part(job, index, "data"), lambda tmp: write_frame(good, tmp, job.part_format))
     if problems:
         errors = pd.DataFrame(problems, columns=list(ERROR_COLUMNS))
         _atomic(_part(job, index, "errors"), lambda tmp: errors.to_csv(tmp, index=False, header=False))
@@ -857,7 +994,7 @@ def _assemble(job: BatchJob, markers: list[dict]) -> None:
     for marker in markers:
         columns += [c for c in marker["columns"] if c not in columns]
     if not columns:  # nothing classified: the output still has the columns it would have had
-        columns = read_columns(job.input, job.input_format) + list(SUGGESTION_COLUMNS)
+        columns = read_columns(job.input, job.input_format, job.header_row) + list(job.added_columns)
     data = [(m, _part(job, m["index"], "data")) for m in markers if m["classified"]]
     _atomic(job.output, lambda tmp: _concatenate(job.output_format, data, columns, tmp))
     errors = [_part(job, m["index"], "errors") for m in markers if m["bad"]]
@@ -874,6 +1011,9 @@ def _assemble(job: BatchJob, markers: list[dict]) -> None:
 
 
 def _concatenate(fmt: str, parts: list[tuple[dict, Path]], columns: list[str], tmp: Path) -> None:
+    if fmt == "xlsx":
+        _write_xlsx(parts, columns, tmp)
+        return
     if fmt == "parquet":
         tables = [pq.read_schema(p) for _, p in parts]
         schema = pa.unify_schemas(tables, promote_options="permissive") if tables else None
@@ -902,6 +1042,25 @@ def _concatenate(fmt: str, parts: list[tuple[dict, Path]], columns: list[str], t
                 if fmt == "csv":
                     handle.readline()  # the part's header (column names never hold line breaks here)
                 shutil.copyfileobj(handle, out, 1 << 20)
+
+
+def _write_xlsx(parts: list[tuple[dict, Path]], columns: list[str], path: Path) -> None:
+    """The Parquet parts as one XLSX sheet, streamed (openpyxl's write-only mode). Characters a spreadsheet
+    cannot hold (control characters) are dropped from text cells."""
+    from openpyxl import Workbook
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("Hasil Triage")
+    sheet.append(columns)
+    for _, part in parts:
+        for batch in pq.ParquetFile(part).iter_batches(batch_size=2000):
+            frame = batch.to_pandas().reindex(columns=columns)
+            for record in frame.itertuples(index=False, name=None):
+                sheet.append([None if v is None or isinstance(v, float) and math.isnan(v) else
+                              ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else
+                              v.item() if isinstance(v, np.generic) else v for v in record])
+    workbook.save(path)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -1016,6 +1175,10 @@ class QueueResult:
     skipped: int = 0
     unknown_channels: int = 0
     unreadable_dates: int = 0
+    archived: int = 0
+    """Reports of a LAPOR! export that LAPOR! archived: not queued."""
+    examples: list[str] = field(default_factory=list)
+    """The first few rows stored without a value they had (which row, which column, what it held)."""
 
 
 def enqueue(job: BatchJob, database_url: str, *, channel_column: str | None = "channel",
@@ -1025,11 +1188,13 @@ def enqueue(job: BatchJob, database_url: str, *, channel_column: str | None = "c
     Idempotent on the id column (stored as ``external_id``): rows stored already are skipped. The suggestion
     of each row is made again in full (alternatives and explanation, as the API stores it) by the same model
     version, and checked against the output's codes. ``channel_column`` and ``received_column`` are used when
-    the output has them; an unknown channel or an unreadable date is left empty (and counted).
+    the output has them; an unknown channel or an unreadable date is left empty (and counted). An
+    SP4N-LAPOR! export's reports (``job.lapor``) come through the ``lapor`` channel, received at their
+    ``Tanggal``/``Waktu Laporan Masuk``; those LAPOR! archived are not queued (:mod:`triage.lapor`).
     Run :func:`triage.db.upgrade` on ``database_url`` first.
     """
     from triage.complaints import NewComplaint, enqueue_complaints
-    from triage.db import CHANNELS, make_engine, make_sessions
+    from triage.db import make_engine, make_sessions
 
     suggester = suggester_for(job.models_dir, job.deployment, job.model_version)
     source = BatchJob(input=job.output, output=job.output, input_format=job.output_format,
@@ -1051,22 +1216,16 @@ def enqueue(job: BatchJob, database_url: str, *, channel_column: str | None = "c
                         raise ConflictError(f"{job.output}: the {head} codes differ from model "
                                             f"{suggester.version}'s; the output was changed after the job. "
                                             "Run the job again before --to-queue.")
-                channels = [None] * len(frame)
-                if channel_column and channel_column in frame:
-                    channels = [None if _blank(c) else str(c).strip().lower() for c in frame[channel_column]]
-                    unknown = [c is not None and c not in CHANNELS for c in channels]
-                    result.unknown_channels += sum(unknown)
-                    channels = [None if bad else c for c, bad in zip(channels, unknown)]
-                received = [None] * len(frame)
-                if received_column and received_column in frame:
-                    values = frame[received_column].astype(object).where(frame[received_column].notna(), None)
-                    parsed = pd.to_datetime(values, errors="coerce", utc=True, format="mixed")
-                    result.unreadable_dates += int((parsed.isna() & values.notna()
-                                                    & values.map(lambda v: not _blank(v))).sum())
-                    received = [None if pd.isna(t) else t.to_pydatetime() for t in parsed]
-                rows = [(NewComplaint(text=t, external_id=_cell(i), channel=c, received_at=r), s)
-                        for t, i, c, r, s in zip(texts, frame[job.id_column].tolist(), channels, received,
-                                                 suggestions)]
+                ids = [_cell(i) for i in frame[job.id_column].tolist()]
+                if job.lapor:
+                    channels, received = _lapor_arrivals(job, frame, ids, result)
+                else:
+                    channels, received = _arrivals(frame, channel_column, received_column, result)
+                keep = [not lapor.archived(v) for v in frame[lapor.STATUS]] \
+                    if job.lapor and lapor.STATUS in frame else [True] * len(frame)
+                result.archived += keep.count(False)
+                rows = [(NewComplaint(text=t, external_id=i, channel=c, received_at=r), s)
+                        for t, i, c, r, s, k in zip(texts, ids, channels, received, suggestions, keep) if k]
                 done = enqueue_complaints(session, rows)
                 result.created += len(done.created)
                 result.skipped += done.skipped

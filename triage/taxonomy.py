@@ -48,6 +48,10 @@ class Label:
     description: str = ""
     aliases: tuple[str, ...] = ()
     focal_point: FocalPoint | None = None
+    lapor_name: str | None = None
+    """How SP4N-LAPOR! names the body in "Instansi Terdisposisi" (OPDs only), when it differs from ``name``."""
+    lapor_aliases: tuple[str, ...] = ()
+    """Other names of the body met in LAPOR! exports (read, never written)."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,25 @@ class Taxonomy:
         label = self.labels[head].get(code)
         return label.name if label else code
 
+    def lapor_name(self, code: str) -> str:
+        """The name SP4N-LAPOR! gives OPD ``code`` ("Instansi Terdisposisi"): its ``lapor_name``, else its name,
+        else the code itself (a code the deployment no longer has)."""
+        label = self.labels["opd"].get(code)
+        return (label.lapor_name or label.name) if label else code
+
+    def opd_of_lapor_name(self, name: str) -> str | None:
+        """The OPD code whose LAPOR! name, name or an alias is ``name`` (case and spacing ignored, and the
+        pemda's own name after it, e.g. "Dinas Sosial Kabupaten Kutai Kartanegara"); ``None`` if none is."""
+        wanted = {_plain_name(name)} - {""}
+        place = self.name.replace("Pemerintah ", "", 1)  # "Kabupaten Kutai Kartanegara"
+        for suffix in {_plain_name(place), _plain_name(place.replace("Kabupaten ", "Kab. ", 1))}:
+            wanted |= {w[: -len(suffix) - 1] for w in wanted if w.endswith(" " + suffix)}
+        for code, label in self.labels["opd"].items():
+            names = [label.name, *label.aliases, *label.lapor_aliases, *([label.lapor_name] * bool(label.lapor_name))]
+            if wanted & {_plain_name(n) for n in names}:
+                return code
+        return None
+
     def check(self, head: str, code: object) -> str:
         """Return ``code`` if it is a valid code of ``head``, else raise :class:`UnknownCodeError`."""
         if not isinstance(code, str):
@@ -109,6 +132,11 @@ class Taxonomy:
         """sha256 of the codes on each head: a model trained for other codes is refused."""
         payload = json.dumps({h: self.codes(h) for h in HEADS}, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _plain_name(name: str) -> str:
+    """``name`` as body names are compared: lower case, without full stops, single spaces."""
+    return " ".join(str(name).casefold().replace(".", " ").split())
 
 
 # Words that begin OPD names; stemming them is harmless and they are ordinary vocabulary.
@@ -206,6 +234,15 @@ def _parse_section(path: str, section: str, entries: object) -> dict[str, Label]
                 raise TaxonomyError(f"{where}: 'focal_point' must be a mapping with a 'name' (and optional "
                                     f"'phone', 'email'); got {focal!r}.")
             focal = FocalPoint(name=focal["name"], phone=focal.get("phone"), email=focal.get("email"))
+        lapor_name = entry.get("lapor_name")
+        if lapor_name is not None and (not isinstance(lapor_name, str) or not lapor_name.strip()):
+            raise TaxonomyError(f"{where}: 'lapor_name' must be a non-empty string (the body's name in "
+                                f"SP4N-LAPOR!); got {lapor_name!r}.")
+        lapor_aliases = entry.get("lapor_aliases") or []
+        if not isinstance(lapor_aliases, list) or not all(isinstance(a, str) for a in lapor_aliases):
+            raise TaxonomyError(f"{where}: 'lapor_aliases' must be a list of strings; got {lapor_aliases!r}.")
         parsed[code] = Label(code=code, name=entry["name"].strip(), description=str(entry.get("description", "")),
-                             aliases=tuple(aliases), focal_point=focal)
+                             aliases=tuple(aliases), focal_point=focal,
+                             lapor_name=lapor_name.strip() if lapor_name else None,
+                             lapor_aliases=tuple(lapor_aliases))
     return parsed

@@ -37,7 +37,7 @@ def test_the_readme_example_runs_from_a_fresh_clone(tmp_path, cli):
      r"backlog\.csv, field 'isi': no text column 'isi' \(columns: id, received, channel, text\)\. "
      r"Name the text column with --text-column"),
     ([str(EXAMPLE), "--id-column", "nomor"], r"backlog\.csv, field 'nomor': no id column 'nomor'"),
-    ([str(EXAMPLE), "--format", "xlsx"], r"backlog\.csv: unknown format 'xlsx'"),
+    ([str(EXAMPLE), "--format", "xls"], r"backlog\.csv: unknown format 'xls'"),
 ])
 def test_bad_arguments_are_one_line_errors_naming_file_and_column(tmp_path, cli, args, message):
     if args == ["examples/backlog.txt"]:

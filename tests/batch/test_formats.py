@@ -9,8 +9,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from openpyxl import Workbook, load_workbook
 
-from triage import batch
+from triage import batch, lapor
 
 BAD_ROWS = {41: "text is empty", 121: "text is blank (only whitespace)",
             171: "text has no letters (only numbers or symbols)"}
@@ -21,6 +22,11 @@ def read(path, fmt: str) -> pd.DataFrame:
         return pd.read_csv(path, dtype=str, keep_default_na=False)
     if fmt == "jsonl":
         return pd.DataFrame([json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()])
+    if fmt == "xlsx":
+        workbook = load_workbook(path, read_only=True)
+        rows = list(workbook.worksheets[0].iter_rows(values_only=True))
+        workbook.close()
+        return pd.DataFrame([[lapor.cell_text(v) for v in row] for row in rows[1:]], columns=list(rows[0]))
     return pq.read_table(path).to_pandas()
 
 
@@ -29,6 +35,12 @@ def write(frame: pd.DataFrame, path, fmt: str) -> None:
         frame.to_csv(path, index=False)
     elif fmt == "jsonl":
         path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in frame.to_dict("records")))
+    elif fmt == "xlsx":
+        workbook = Workbook(write_only=True)
+        sheet = workbook.create_sheet()
+        for row in [list(frame.columns), *frame.values.tolist()]:
+            sheet.append(row)
+        workbook.save(path)
     else:
         pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
 

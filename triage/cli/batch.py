@@ -1,4 +1,5 @@
-"""``triage batch``: classify a backlog file (CSV, JSONL or Parquet), resumably, on every core."""
+"""``triage batch``: classify a backlog file (CSV, JSONL, Parquet or XLSX, SP4N-LAPOR! exports included),
+resumably, on every core."""
 
 from __future__ import annotations
 
@@ -13,14 +14,18 @@ from triage.cli import _app as app  # the app as it is: `triage batch` imports n
 from triage.cli import fail
 from triage.settings import get_settings
 
-Input = Annotated[Path, typer.Argument(help="Backlog file: .csv, .jsonl or .parquet.")]
+Input = Annotated[Path, typer.Argument(help="Backlog file: .csv, .jsonl, .parquet or .xlsx (an SP4N-LAPOR! "
+                                                "export is recognised by its columns).")]
 Output = Annotated[Path, typer.Option("--output", "-o", help="Output file; its extension sets its format.")]
 Format = Annotated[Optional[str], typer.Option(
-    "--format", help="Input format: csv, jsonl or parquet (default: from the extension).")]
+    "--format", help="Input format: csv, jsonl, parquet or xlsx (default: from the extension).")]
 OutputFormat = Annotated[Optional[str], typer.Option(
     "--output-format", help="Output format (default: from the output's extension, else the input's).")]
-TextColumn = Annotated[str, typer.Option("--text-column", help="Column holding the complaint text.")]
-IdColumn = Annotated[str, typer.Option("--id-column", help="Column holding each complaint's id.")]
+TextColumn = Annotated[Optional[str], typer.Option(
+    "--text-column", help="Column holding the complaint text (default: text; 'Isi Laporan Awal' in a LAPOR! "
+                          "export).")]
+IdColumn = Annotated[Optional[str], typer.Option(
+    "--id-column", help="Column holding each complaint's id (default: id; 'Tracking ID' in a LAPOR! export).")]
 Jobs = Annotated[Optional[int], typer.Option("--jobs", "-j", min=1,
                                              help="Worker processes (default: every core).")]
 ChunkSize = Annotated[int, typer.Option("--chunk-size", min=1, help="Rows per chunk (and per part file).")]
@@ -40,15 +45,16 @@ Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
 
 @app.command()
 def batch(input: Input, output: Output, input_format: Format = None, output_format: OutputFormat = None,
-          text_column: TextColumn = "text", id_column: IdColumn = "id", jobs: Jobs = None,
+          text_column: TextColumn = None, id_column: IdColumn = None, jobs: Jobs = None,
           chunk_size: ChunkSize = batch_lib.DEFAULT_CHUNK_SIZE, engine: Engine = "local",
           scheduler: Scheduler = None, to_queue: ToQueue = False, restart: Restart = False,
           deployment: Deployment = None, model: Version = None, quiet: Quiet = False) -> None:
     """Classify every row of a backlog file and write it back with its suggestion.
 
     The output keeps the input's rows and columns and adds, per head, suggested_<head>, <head>_confidence and
-    <head>_needs_review, plus needs_review and model_version. Bad rows (empty or non-text) go to
-    <output stem>.errors.csv. Run the same command again to resume an interrupted job.
+    <head>_needs_review, plus needs_review and model_version; an SP4N-LAPOR! export also gets the suggested
+    body as LAPOR! names it. Bad rows (empty or non-text) go to <output stem>.errors.csv. Run the same command
+    again to resume an interrupted job.
     """
     if scheduler is not None:
         engine = "dask"  # a scheduler address only means something to the dask engine
@@ -64,7 +70,7 @@ def batch(input: Input, output: Output, input_format: Format = None, output_form
                                     progress=bar.update)
         except OSError as exc:  # an unreachable scheduler, a full disk: one line, not a traceback
             fail(str(exc))
-    typer.echo(_summary(summary))
+    typer.echo(_summary(job, summary))
     if to_queue:
         from triage.db import upgrade
 
@@ -76,9 +82,13 @@ def batch(input: Input, output: Output, input_format: Format = None, output_form
             notes.append(f"{queued.unknown_channels} with an unknown channel stored without one")
         if queued.unreadable_dates:
             notes.append(f"{queued.unreadable_dates} with an unreadable received date stored as received now")
+        if queued.archived:
+            notes.append(f"{queued.archived} archived in LAPOR! not queued")
         notes_text = f" ({'; '.join(notes)})" if notes else ""
         typer.echo(f"queued {queued.created} complaints for review; {queued.skipped} were queued "
                    f"already{notes_text}")
+        for example in queued.examples:
+            typer.echo(f"note: {example}; stored as received now")
 
 
 def _bar(total: int | None, show: bool, what: str):
@@ -89,7 +99,7 @@ def _bar(total: int | None, show: bool, what: str):
                 dynamic_ncols=True, smoothing=0.1)
 
 
-def _summary(summary: batch_lib.BatchSummary) -> str:
+def _summary(job: batch_lib.BatchJob, summary: batch_lib.BatchSummary) -> str:
     lines = [f"classified {summary.classified} of {summary.rows} rows with model {summary.model_version} "
              f"in {summary.seconds:.1f} s ({summary.rows_per_second:,.0f} rows/s) -> {summary.output}"]
     if summary.resumed_chunks:
@@ -98,4 +108,7 @@ def _summary(summary: batch_lib.BatchSummary) -> str:
     lines.append(f"{summary.needs_review} need review")
     if summary.bad:
         lines.append(f"{summary.bad} bad rows (row number and reason) -> {summary.errors_path}")
+        first = batch_lib.first_bad_row(job, summary)
+        if first:
+            lines.append(f"first bad row: {first}")
     return "\n".join(lines)
