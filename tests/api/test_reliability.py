@@ -259,3 +259,113 @@ def test_headers_just_under_the_limit_are_served(served):
     answer = exchange(served.address, head, wait=0.5)
 
     assert answer.status == 200 and not answer.closed
+
+
+# -- many clients, one worker --------------------------------------------------------------------------------
+
+CLIENTS = 32
+
+
+def _heads(suggestion: dict) -> dict[str, tuple]:
+    """What must be identical: per head the code, its confidence and the alternatives with theirs."""
+    return {head: (part["code"], part["confidence"], [(a["code"], a["confidence"]) for a in part["alternatives"]])
+            for head, part in suggestion.items() if isinstance(part, dict) and "alternatives" in part}
+
+
+def test_32_clients_against_one_worker_get_exactly_the_suggestions_of_a_fresh_model(served, test_set):
+    import httpx
+
+    from tests.conftest import SHIPPED_MODELS
+    from triage.suggest import Suggester
+
+    texts = test_set.texts[:320]
+    headers = {"Authorization": f"Bearer {served.token}"}
+
+    def post(batch: list[str]) -> list[tuple[str, int, dict]]:
+        with httpx.Client(base_url=served.base, headers=headers, timeout=60) as client:
+            answers = []
+            for text in batch:
+                response = client.post("/v1/complaints", json={"text": text, "channel": "web"})
+                answers.append((text, response.status_code, response.json()))
+            return answers
+
+    barrier = threading.Barrier(CLIENTS)
+    results: list[list[tuple[str, int, dict]]] = [[] for _ in range(CLIENTS)]
+
+    def client(i: int) -> None:
+        barrier.wait()  # all at once
+        results[i] = post(texts[i::CLIENTS])
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(CLIENTS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    answers = [answer for result in results for answer in result]
+    fresh = Suggester.from_registry(SHIPPED_MODELS, "kukar", "kukar-seed")
+
+    assert len(answers) == len(texts)
+    assert [status for _, status, _ in answers if status != 201] == []
+    differ = [text for text, _, body in answers
+              if _heads(body["suggestion"]) != _heads(fresh.suggest(text).to_dict())]
+    assert differ == [], f"{len(differ)} of {len(answers)} suggestions differ from a fresh model's"
+    assert {body["suggestion"]["model_version"] for _, _, body in answers} == {"kukar-seed"}
+
+
+# -- kill -9 while decisions are posted ----------------------------------------------------------------------
+
+DECIDERS = 8
+
+
+def test_no_acknowledged_decision_is_lost_when_the_server_is_killed_mid_stream(tmp_path, start_server, triage_cli,
+                                                                              database_url, test_set, taxonomy):
+    import signal
+
+    import httpx
+
+    env = serve_env(tmp_path, database_url)
+    token = triage_cli("apikey", "create", "--name", "kill-9", "--role", "handler", env=env).splitlines()[-1]
+    headers = {"Authorization": f"Bearer {token}"}
+    base = start_server(env, workers=1)
+    with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
+        ids = [client.post("/v1/complaints", json={"text": text}).json()["id"] for text in test_set.texts[:24]]
+    codes = {head: taxonomy.codes(head) for head in ("category", "opd", "maladministration")}
+    acknowledged: list[tuple[int, dict]] = []  # (complaint id, decision as the server acknowledged it)
+    lock, started = threading.Lock(), threading.Event()
+
+    def decide(worker: int) -> None:
+        with httpx.Client(base_url=base, headers=headers, timeout=10) as client:
+            for n in range(100_000):
+                complaint = ids[(worker * 7 + n) % len(ids)]
+                body = {head: values[(worker + n) % len(values)] for head, values in codes.items()}
+                try:
+                    response = client.post(f"/v1/complaints/{complaint}/decisions",
+                                           json=body | {"note": f"klien {worker} ke-{n}"})
+                except httpx.TransportError:
+                    return  # the server is gone
+                if response.status_code == 201:
+                    with lock:
+                        acknowledged.append((complaint, response.json()))
+                        if len(acknowledged) >= 3 * DECIDERS:
+                            started.set()
+
+    threads = [threading.Thread(target=decide, args=(i,)) for i in range(DECIDERS)]
+    for thread in threads:
+        thread.start()
+    assert started.wait(30), "no decisions were acknowledged"
+    time.sleep(0.3)  # mid-stream
+    start_server.processes[base].send_signal(signal.SIGKILL)
+    for thread in threads:
+        thread.join(30)
+    start_server.processes[base].wait(10)
+
+    again = start_server(env, workers=1)
+    with httpx.Client(base_url=again, headers=headers, timeout=30) as client:
+        stored = {i: client.get(f"/v1/complaints/{i}").json()["decisions"] for i in ids}
+    found = {(i, d["note"]): d for i, decisions in stored.items() for d in decisions}
+
+    lost = [(i, d["note"]) for i, d in acknowledged
+            if found.get((i, d["note"]), {}).get("revision") != d["revision"]
+            or any(found[(i, d["note"])][h] != d[h] for h in codes)]
+    assert len(acknowledged) >= 3 * DECIDERS
+    assert lost == [], f"{len(lost)} of {len(acknowledged)} acknowledged decisions were lost"
