@@ -11,6 +11,8 @@ Tables::
                  the current routing (the latest decision, else the suggestion) and the revision count
     decisions    one row per handler decision; (complaint_id, revision) is unique and never updated
     api_keys     bearer keys: name, role handler|admin, sha256 of the token, revoked_at
+    web_sessions the web page's signed-in sessions (sha256 of the cookie's nonce, key, expiry): signing out
+                 deletes the row, so a copied cookie stops working
     decision_batches  bulk confirmations (who, when, undone when and by whom); decisions.batch_id points here
     saved_filters     queue filters saved per API key: name and URL query string
     presence          who has which complaint open, with the time of the last heartbeat
@@ -179,6 +181,17 @@ class Presence(Base):
     api_key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id", ondelete="CASCADE"), primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class WebSignIn(Base):
+    """A live session of the web page: the cookie names it by a nonce, of which only the sha256 is kept."""
+
+    __tablename__ = "web_sessions"
+
+    nonce_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    api_key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

@@ -26,9 +26,10 @@ from triage.taxonomy import HEADS, Taxonomy
 from triage.throttle import client_of, too_many_message
 from triage.web.highlight import highlight
 from triage.web.queue import PAGE_SIZE, QueueQuery, next_in_queue
-from triage.web.render import PageRoute, page
+from triage.web.render import PageRoute, page, resumes_at
 from triage.web.session import (ANONYMOUS_SECONDS, PostUserDep, UserDep, WebSession, caller_of, check_csrf,
-                                clear_cookie, csrf_token, current_session, secret_of, set_cookie)
+                                clear_cookie, csrf_token, current_session, end_session, secret_of, set_cookie,
+                                start_session)
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -53,6 +54,12 @@ def sign_in_form(request: Request, next: str = "/antrean", alasan: str = "", kel
     message = None
     if alasan == "dicabut":
         message = "Kunci API Anda sudah dicabut atau dihapus. Masuk lagi dengan kunci yang berlaku."
+    elif alasan == "habis" and "draf=" in next:
+        message = ("Sesi Anda sudah berakhir sebelum keputusan Anda tersimpan, jadi keputusan itu belum "
+                   "tersimpan. Masuk lagi: pilihan dan catatan Anda ditampilkan kembali untuk diperiksa dan "
+                   "dikirim ulang.")
+    elif alasan == "habis":
+        message = "Sesi Anda sudah berakhir dan isian terakhir belum tersimpan. Masuk lagi untuk melanjutkan."
     elif keluar:
         message = "Anda sudah keluar."
     return _sign_in_page(request, next, error=None, message=message)
@@ -81,12 +88,14 @@ def sign_in(request: Request, db: SessionDep, api_key: Annotated[str, Form()] = 
         return _sign_in_page(request, next, error=error, status_code=401)
     settings = request.app.state.settings
     response = RedirectResponse(_local(next), status_code=303)
-    set_cookie(request, response, WebSession.new(caller.key_id, settings.session_hours * 3600))
+    set_cookie(request, response, start_session(db, caller.key_id, settings.session_hours * 3600))
     return response
 
 
 @router.post("/keluar")
-def sign_out(request: Request, user: PostUserDep) -> Response:
+def sign_out(request: Request, user: PostUserDep, db: SessionDep) -> Response:
+    """End the session, on the server too (a copy of the cookie stops working)."""
+    end_session(db, request)
     response = RedirectResponse("/masuk?keluar=1", status_code=303)
     clear_cookie(request, response)
     return response
@@ -217,8 +226,33 @@ def complaint_page(request: Request, complaint_id: int, user: UserDep, db: Sessi
     complaint = get_complaint(db, complaint_id)
     taxonomy = suggester.taxonomy
     query = QueueQuery.from_string(request.query_params.get("antrean", ""), taxonomy)
+    draft = _draft_of(request)
     return page(request, "complaint.html", {"user": user, **_complaint_context(db, complaint, suggester),
-                                            "query": query, "message": _done_message(request)})
+                                            "draft": draft,
+                                            "query": query,
+                                            "message": DRAFT_MESSAGE if draft else _done_message(request)})
+
+
+DRAFT_MESSAGE = ("Keputusan ini belum tersimpan karena sesi Anda sudah berakhir. Pilihan dan catatan Anda "
+                 "ada di bawah: periksa, lalu kirim lagi.")
+
+
+def _decision_draft(request: Request, form) -> str:
+    """Where a decision sent after the session ended waits to be sent again: its complaint's page with the
+    action, the chosen codes and the note in the URL (``draf``)."""
+    fields = {"antrean": str(form.get("antrean", "")), "draf": str(form.get("action", "")) or "konfirmasi",
+              **{h: str(form.get(h, "")) for h in HEADS}, "catatan": str(form.get("note", ""))[:NOTE_MAX]}
+    kept = {name: value for name, value in fields.items() if value}
+    return f"/pengaduan/{request.path_params['complaint_id']}" + _query(kept)
+
+
+def _draft_of(request: Request) -> dict | None:
+    """The decision :func:`_decision_draft` put in the URL, or ``None``."""
+    params = request.query_params
+    if params.get("draf") not in ACTIONS:
+        return None
+    return {"action": params["draf"], "note": params.get("catatan", "")[:NOTE_MAX],
+            "codes": {h: params[h] for h in HEADS if params.get(h)}}
 
 
 @router.get("/pengaduan/{complaint_id}/berikutnya")
@@ -230,6 +264,7 @@ def next_complaint(request: Request, complaint_id: int, user: UserDep, db: Sessi
 
 
 @router.post("/pengaduan/{complaint_id}/keputusan")
+@resumes_at(_decision_draft)
 def decide(request: Request, complaint_id: int, user: PostUserDep, db: SessionDep, suggester: SuggesterDep,
            action: Annotated[str, Form()] = "", category: Annotated[str, Form()] = "",
            opd: Annotated[str, Form()] = "", maladministration: Annotated[str, Form()] = "",

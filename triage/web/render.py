@@ -91,9 +91,21 @@ def error_page(request: Request, status_code: int, message: str, user: Any = Non
                 status_code=status_code)
 
 
-def sign_in_url(request: Request) -> str:
+def sign_in_url(request: Request, resume_at: str | None = None) -> str:
+    """The sign-in form, coming back to the page asked for (a GET) or to ``resume_at`` (where a form sent
+    after the session ended can be checked and sent again)."""
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return f"/masuk?next={quote(here, safe='')}" if request.method == "GET" else "/masuk"
+    back = here if request.method == "GET" else resume_at
+    return f"/masuk?next={quote(back, safe='')}" if back else "/masuk"
+
+
+def resumes_at(draft: Callable[[Request, Any], str]) -> Callable[[Callable], Callable]:
+    """Mark a form route: when its post arrives after the session ended, ``draft(request, form)`` is the page
+    (a URL on this site) that shows what was sent, ready to be checked and sent again after signing in."""
+    def mark(endpoint: Callable) -> Callable:
+        endpoint.resume_draft = draft  # type: ignore[attr-defined]
+        return endpoint
+    return mark
 
 
 def _as_page(request: Request, api_response: Response) -> Response:
@@ -114,9 +126,13 @@ class PageRoute(APIRoute):
             try:
                 response = await handler(request)
             except SignInRequired as exc:
-                target = sign_in_url(request)
-                if exc.reason:
-                    target += ("&" if "?" in target else "?") + "alasan=dicabut"
+                draft = getattr(self.endpoint, "resume_draft", None)
+                posted = request.method == "POST"
+                resume_at = draft(request, await request.form()) if draft and posted else None
+                target = sign_in_url(request, resume_at)
+                if exc.reason or posted:  # a form sent without a session: the session ended
+                    reason = "dicabut" if exc.reason else "habis"
+                    target += ("&" if "?" in target else "?") + f"alasan={reason}"
                 response = RedirectResponse(target, status_code=303)
                 clear_cookie(request, response)
             except TriageError as exc:

@@ -2,10 +2,12 @@
 
 The cookie is ``<payload>.<signature>``: the payload is base64url JSON ``{"k": key id or null, "n": nonce,
 "e": expiry (unix seconds)}``, the signature HMAC-SHA256 of it under the app's secret
-(``settings.secret_key``, or a random one per start). Nothing else is stored: every request looks the
-key up again and refuses it once revoked. A visitor who has not signed in gets a session without a key,
-so that the sign-in form has a CSRF token too; signing in starts a new session (new nonce), signing out
-ends it.
+(``settings.secret_key``, or a random one per start). A signed-in session is also a row of ``web_sessions``
+(the sha256 of its nonce, the key, the expiry): every request looks the key and that row up again, so a
+revoked key is refused at once, and signing out deletes the row, so the cookie (or a copy of it) stops
+working on the server, not only in the browser. A visitor who has not signed in gets a session without a
+key (and without a row), so that the sign-in form has a CSRF token too; signing in starts a new session
+(new nonce).
 
 A form's CSRF token is HMAC(secret, nonce): a page from another site can neither read it nor make it.
 The cookie is HttpOnly, SameSite=Lax, Secure over HTTPS, and expires with the session.
@@ -21,15 +23,18 @@ import os
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
 
 from fastapi import Depends, Form, Request
+from sqlalchemy import delete
+from sqlalchemy.orm import Session as DbSession
 from starlette.responses import Response
 
 from triage.apikeys import Caller
-from triage.db import ApiKey
+from triage.db import ApiKey, WebSignIn, utcnow
 from triage.errors import ForbiddenError
 
 COOKIE = "triage_session"
@@ -116,11 +121,37 @@ def clear_cookie(request: Request, response: Response) -> None:
                            secure=request.url.scheme == "https")
 
 
+def start_session(db: DbSession, key_id: int, seconds: int) -> WebSession:
+    """A new signed-in session of key ``key_id``, recorded on the server in ``db`` (the route's database
+    session; expired sessions are cleared away)."""
+    session = WebSession.new(key_id, seconds)
+    db.execute(delete(WebSignIn).where(WebSignIn.expires_at <= utcnow()))
+    db.add(WebSignIn(nonce_sha256=_nonce_hash(session), api_key_id=key_id,
+                     expires_at=datetime.fromtimestamp(session.expires, timezone.utc)))
+    db.commit()
+    return session
+
+
+def end_session(db: DbSession, request: Request) -> None:
+    """End the request's session on the server: its cookie, wherever it was copied, signs nobody in again."""
+    session = current_session(request)
+    if session is not None and session.key_id is not None:
+        db.execute(delete(WebSignIn).where(WebSignIn.nonce_sha256 == _nonce_hash(session)))
+        db.commit()
+
+
 def caller_of(request: Request, key_id: int) -> Caller | None:
-    """The caller of key ``key_id`` if it exists and is not revoked (looked up on every request)."""
+    """The caller of key ``key_id`` if it exists, is not revoked and the request's session with it has not
+    ended (looked up on every request)."""
+    session = current_session(request)
+    if session is None or session.key_id != key_id:
+        return None
     with request.app.state.sessions() as db:
         key = db.get(ApiKey, key_id)
         if key is None or key.revoked_at is not None:
+            return None
+        live = db.get(WebSignIn, _nonce_hash(session))
+        if live is None or live.api_key_id != key_id:
             return None
         return Caller(key_id=key.id, name=key.name, role=key.role)
 
@@ -134,6 +165,7 @@ def get_user(request: Request) -> WebUser:
     if caller is None:
         raise SignInRequired("Kunci API Anda sudah dicabut atau dihapus. Masuk lagi dengan kunci yang "
                              "berlaku.")
+    request.state.key_name = caller.name  # for the access log
     return WebUser(caller=caller, csrf=csrf_token(secret_of(request), session))
 
 
@@ -184,6 +216,10 @@ def new_secret(configured: str, keep_in: Path | None = None) -> bytes:
             return value.encode()
         time.sleep(0.01)
     raise RuntimeError(f"{keep_in} is empty; remove it or set TRIAGE_SECRET_KEY.")
+
+
+def _nonce_hash(session: WebSession) -> str:
+    return hashlib.sha256(session.nonce.encode()).hexdigest()
 
 
 def _same(given: str, expected: str) -> bool:
