@@ -165,18 +165,20 @@ def triage_cli() -> Callable[..., str]:
 @pytest.fixture
 def start_server(tmp_path) -> Iterator[Callable[..., str]]:
     """``start_server(env, workers=2)`` runs ``triage serve`` on a free loopback port with ``env`` and returns
-    its base URL once ``/healthz`` answers; every server started is stopped after the test.
+    its base URL once ``/healthz`` answers (its log, JSON lines: ``tmp_path / f"server-{port}.log"``); every
+    server started is stopped after the test.
     ``start_server.processes[base_url]`` is its process (with one worker, the process that serves)."""
     running = []
 
-    def start(env: dict, workers: int = 2) -> str:
+    def start(env: dict, workers: int = 2, access_log: bool = False) -> str:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
         log_path = tmp_path / f"server-{port}.log"
         log = open(log_path, "w")
         process = subprocess.Popen([*TRIAGE, "serve", "--port", str(port), "--workers", str(workers),
-                                    "--no-access-log"], env=env, stdout=log, stderr=subprocess.STDOUT)
+                                    "--access-log" if access_log else "--no-access-log"], env=env, stdout=log,
+                                   stderr=subprocess.STDOUT)
         running.append((process, log))
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60

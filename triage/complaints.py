@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from triage.db import CHANNELS, STATUSES, Complaint, utcnow
 from triage.errors import ConflictError, InvalidInputError, NotFoundError
+from triage.metrics import count_suggestion
 from triage.search import matches
 from triage.suggest import Suggester, Suggestion, text_problem
 from triage.taxonomy import HEADS
@@ -139,6 +140,7 @@ def create_complaint(session: Session, suggester: Suggester, text: str, *, exter
             raise ConflictError(f"Pengaduan dengan external_id '{external_id}' sudah tersimpan (id {existing}). "
                                 "Gunakan id itu, jangan kirim ulang.") from None
         raise
+    count_suggestion(suggestion)
     return row
 
 

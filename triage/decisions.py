@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from triage.complaints import MAX_ID, check_storable, complaint_not_found, day_range
 from triage.db import STATUSES, Complaint, Decision, utcnow
+from triage.metrics import count_decision
 from triage.errors import ConflictError
 from triage.reports import routed
 from triage.taxonomy import HEADS, Taxonomy
@@ -66,6 +67,7 @@ def record_decision(session: Session, taxonomy: Taxonomy, complaint_id: int, *, 
                             batch_id=batch_id)
         session.add(decision)
         session.commit()
+        count_decision({h: kept[f"{h}_kept"] for h in HEADS})
     except BaseException:
         session.rollback()
         raise

@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     docs: Literal["off", "on", "key"] = Field("key", description="Who may read the API docs (/docs, /redoc, "
                                                                 "/openapi.json): nobody, anyone, or holders of an "
                                                                 "API key or a web sign-in.")
+    metrics_key: str = Field("", description="Token that lets a scraper read /metrics from another host "
+                                             "(`Authorization: Bearer <token>`); loopback needs none.")
     workers: int = Field(1, description="Worker processes of `triage serve` (each loads the model).")
     model_check_seconds: float = Field(1.0, description="How often a worker looks for a newly promoted model.")
     session_hours: int = Field(12, description="How long a web sign-in lasts.")

@@ -16,7 +16,8 @@ from triage import __version__
 from triage.api import docs, errors
 from triage.api.caching import NoStore
 from triage.api.limits import RequestLimits
-from triage.api.routes import complaints, health, reference, retrain
+from triage.api.observe import Observe
+from triage.api.routes import complaints, health, metrics, reference, retrain
 from triage.db import make_engine, make_sessions, upgrade
 from triage.serving import ModelHolder
 from triage.settings import Settings, get_settings
@@ -64,4 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(retrain.router)
     install_web(app, settings)  # the handlers' web pages and their static files
     docs.install(app, settings)  # Swagger UI and ReDoc without a CDN
+    app.include_router(metrics.router)
+    # Added last, so outermost: every request gets an id, a metric and an access line, refused ones too.
+    app.add_middleware(Observe)
     return app

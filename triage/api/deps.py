@@ -41,7 +41,9 @@ def get_caller(request: Request,
     if checked is not None:
         return checked
     with request.app.state.sessions() as session:
-        return authenticate(session, credentials.credentials if credentials else None)
+        caller = authenticate(session, credentials.credentials if credentials else None)
+    request.state.key_name = caller.name  # for the access log
+    return caller
 
 
 def get_admin(caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
@@ -53,8 +55,10 @@ def get_holder(request: Request) -> ModelHolder:
     return request.app.state.models
 
 
-def get_suggester(holder: Annotated[ModelHolder, Depends(get_holder)]) -> Suggester:
-    return holder.get()
+def get_suggester(request: Request, holder: Annotated[ModelHolder, Depends(get_holder)]) -> Suggester:
+    suggester = holder.get()
+    request.state.model_version = suggester.version  # for the access log
+    return suggester
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
