@@ -39,6 +39,7 @@ def get_caller(request: Request,
     """
     checked = request_caller(request.state)
     if checked is not None:
+        request.state.key_name = checked.name  # for the access log
         return checked
     with request.app.state.sessions() as session:
         caller = authenticate(session, credentials.credentials if credentials else None)
