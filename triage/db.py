@@ -16,6 +16,8 @@ Tables::
     decision_batches  bulk confirmations (who, when, undone when and by whom); decisions.batch_id points here
     saved_filters     queue filters saved per API key: name and URL query string
     presence          who has which complaint open, with the time of the last heartbeat
+    idempotency_keys  per API key, each Idempotency-Key a client sent with a decision: the request's sha256
+                      and the decision it made, so that a retry gets that decision back, not a new one
     complaints_fts    (SQLite only) the FTS5 index of complaint texts; PostgreSQL: a GIN index instead
 
 On SQLite every transaction starts with ``BEGIN IMMEDIATE``: writers queue on the busy timeout instead of
@@ -144,6 +146,20 @@ class ApiKey(Base):
     prefix: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class IdempotencyKey(Base):
+    """An ``Idempotency-Key`` an API key sent with a decision, and the decision it made (never updated)."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("api_key_id", "key", name="uq_idempotency_keys_api_key_id_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    api_key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(200))
+    request_sha256: Mapped[str] = mapped_column(String(64))
+    decision_id: Mapped[int] = mapped_column(ForeignKey("decisions.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class DecisionBatch(Base):

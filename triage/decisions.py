@@ -9,6 +9,7 @@ it besides.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -33,13 +34,16 @@ class Decider:
 
 def record_decision(session: Session, taxonomy: Taxonomy, complaint_id: int, *, category: str, opd: str,
                     maladministration: str, decider: Decider, note: str | None = None,
-                    expected_revision: int | None = None, batch_id: int | None = None) -> Decision:
+                    expected_revision: int | None = None, batch_id: int | None = None,
+                    remember: Callable[[Session, Decision], None] | None = None) -> Decision:
     """Store a handler's routing of complaint ``complaint_id`` as its next revision and commit.
 
     :class:`UnknownCodeError` for a code the deployment lacks, :class:`NotFoundError` for an unknown
     complaint. With ``expected_revision`` (the revision count the handler saw), :class:`ConflictError`
     if someone decided the complaint since, checked in the same ``UPDATE`` (see :func:`stale_message`).
-    ``batch_id``: the bulk confirmation the decision belongs to (:mod:`triage.bulk`).
+    ``batch_id``: the bulk confirmation the decision belongs to (:mod:`triage.bulk`). ``remember`` is called
+    with the flushed decision before the commit, to store what belongs with it in the same transaction (an
+    idempotency key, :mod:`triage.idempotency`).
     """
     codes = {"category": category, "opd": opd, "maladministration": maladministration}
     for head in HEADS:
@@ -66,6 +70,9 @@ def record_decision(session: Session, taxonomy: Taxonomy, complaint_id: int, *, 
                             decided_by=decider.name, api_key_id=decider.key_id, decided_at=utcnow(),
                             batch_id=batch_id)
         session.add(decision)
+        if remember is not None:
+            session.flush()
+            remember(session, decision)
         session.commit()
         count_decision({h: kept[f"{h}_kept"] for h in HEADS})
     except BaseException:

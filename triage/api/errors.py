@@ -121,6 +121,8 @@ def _message(error: dict[str, Any]) -> str:
         return f"{field} harus tanggal-waktu ISO 8601, misalnya 2026-11-23T08:30:00+08:00"
     if kind.startswith("date"):
         return f"{field} harus tanggal berbentuk YYYY-MM-DD"
+    if kind == "string_pattern_mismatch":
+        return f"{field} tidak sesuai bentuk yang diminta (pola {ctx.get('pattern')})"
     if kind == "string_too_long":
         return f"{field} terlalu panjang (paling banyak {ctx.get('max_length')} karakter)"
     if kind == "greater_than_equal":

@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Header, Path, Query, Response, status
 
 from triage.api.deps import CallerDep, SessionDep, SettingsDep, SuggesterDep
 from triage.api.schemas import (Channel, ComplaintCreate, ComplaintDetail, ComplaintPage, ComplaintPublic,
                                 DecisionCreate, DecisionPublic, ErrorPublic, Status, Stored)
 from triage.complaints import MAX_ID, ComplaintFilter, create_complaint, get_complaint, list_complaints
 from triage.decisions import Decider, history, record_decision
+from triage.idempotency import KEY_MAX, KEY_PATTERN, decide_once, request_sha256
 
 ComplaintId = Annotated[int, Path(ge=1, le=MAX_ID, description="The complaint's id.")]
 
@@ -59,12 +60,25 @@ def read(complaint_id: ComplaintId, session: SessionDep, caller: CallerDep) -> C
 
 
 @router.post("/{complaint_id}/decisions", status_code=status.HTTP_201_CREATED, response_model=DecisionPublic,
-             responses={404: {"model": ErrorPublic}, 409: {"model": ErrorPublic}})
+             responses={200: {"model": DecisionPublic, "description": "Replayed: the decision this "
+                                                                       "Idempotency-Key made before."},
+                        404: {"model": ErrorPublic}, 409: {"model": ErrorPublic}})
 def decide(complaint_id: ComplaintId, body: DecisionCreate, session: SessionDep, suggester: SuggesterDep,
-           caller: CallerDep) -> DecisionPublic:
+           caller: CallerDep, response: Response,
+           idempotency_key: Annotated[str | None, Header(
+               alias="Idempotency-Key", max_length=KEY_MAX, pattern=KEY_PATTERN,
+               description="Any unique string (e.g. a UUID) of printable ASCII: a retry with the same key and "
+                           "body returns the first decision (200) instead of adding a revision.")] = None,
+           ) -> DecisionPublic:
     """Confirm or correct the routing; each call adds a revision, none is overwritten."""
-    decision = record_decision(session, suggester.taxonomy, complaint_id, category=body.category, opd=body.opd,
-                               maladministration=body.maladministration, note=body.note,
-                               decider=Decider(name=caller.name, key_id=caller.key_id),
-                               expected_revision=body.expected_revision)
+    decision_args = dict(category=body.category, opd=body.opd, maladministration=body.maladministration,
+                         note=body.note, decider=Decider(name=caller.name, key_id=caller.key_id),
+                         expected_revision=body.expected_revision)
+    if idempotency_key is None:
+        return DecisionPublic.of(record_decision(session, suggester.taxonomy, complaint_id, **decision_args))
+    decision, replayed = decide_once(session, suggester.taxonomy, complaint_id, key=idempotency_key,
+                                     fingerprint=request_sha256(complaint_id, body.model_dump(mode="json")),
+                                     **decision_args)
+    if replayed:
+        response.status_code = status.HTTP_200_OK
     return DecisionPublic.of(decision)
