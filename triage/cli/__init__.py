@@ -30,8 +30,8 @@ def _commands() -> None:
 # needs neither the web service nor the database); a command missing here, or none, imports them all.
 _COMMANDS = {"train": "classify", "evaluate": "classify", "suggest": "classify", "serve": "serve",
              "apikey": "apikey", "batch": "batch", "retrain": "retrain", "models": "retrain",
-             "realdata": "realdata"}
-_MODULES = ("classify", "serve", "apikey", "batch", "retrain", "realdata")
+             "realdata": "realdata", "backup": "backup", "restore": "backup"}
+_MODULES = ("classify", "serve", "apikey", "batch", "retrain", "realdata", "backup")
 _registering = False
 
 
