@@ -31,11 +31,12 @@ def install(app: FastAPI, settings: Settings) -> None:
     worker and kept across restarts)."""
     # Imported here, not at the top: the pages use triage.api's dependencies, and triage.api's create_app
     # calls this function, so a top-level import would be circular.
-    from triage.web import pages, statistics
+    from triage.web import pages, statistics, worklist
     from triage.web.render import STATIC_DIR
     from triage.web.session import new_secret
 
     app.state.web_secret = new_secret(settings.secret_key, settings.state_dir / "web-secret")
     app.include_router(pages.router)
     app.include_router(statistics.router)
+    app.include_router(worklist.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

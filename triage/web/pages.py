@@ -19,6 +19,7 @@ from triage.apikeys import authenticate
 from triage.complaints import ComplaintFilter, create_complaint, get_complaint, list_complaints
 from triage.db import CHANNELS, Complaint
 from triage.decisions import Decider, history, record_decision
+from triage.presence import mark_closed
 from triage.decisions import stats as decision_stats
 from triage.errors import AuthError, ConflictError, ForbiddenError, InvalidInputError
 from triage.suggest import Suggester
@@ -27,6 +28,7 @@ from triage.throttle import client_of, too_many_message
 from triage.web.highlight import highlight
 from triage.web.queue import PAGE_SIZE, QueueQuery, next_in_queue
 from triage.web.render import PageRoute, page, resumes_at
+from triage.web.worklist import complaint_context, conflict_context, queue_context
 from triage.web.session import (ANONYMOUS_SECONDS, PostUserDep, UserDep, WebSession, caller_of, check_csrf,
                                 clear_cookie, csrf_token, current_session, end_session, secret_of, set_cookie,
                                 start_session)
@@ -140,7 +142,7 @@ def queue(request: Request, user: UserDep, db: SessionDep, suggester: SuggesterD
     return page(request, "queue.html", {
         "user": user, "query": query, "items": [_row(c, taxonomy) for c in items], "counts": counts,
         "options": _options(taxonomy), "channels": CHANNELS, "page_count": max(1, -(-total // PAGE_SIZE)),
-        "message": _done_message(request),
+        "message": _done_message(request), **queue_context(db, user, items, request),
     })
 
 
@@ -229,6 +231,7 @@ def complaint_page(request: Request, complaint_id: int, user: UserDep, db: Sessi
     draft = _draft_of(request)
     return page(request, "complaint.html", {"user": user, **_complaint_context(db, complaint, suggester),
                                             "draft": draft,
+                                            **complaint_context(db, complaint, user),
                                             "query": query,
                                             "message": DRAFT_MESSAGE if draft else _done_message(request)})
 
@@ -268,7 +271,8 @@ def next_complaint(request: Request, complaint_id: int, user: UserDep, db: Sessi
 def decide(request: Request, complaint_id: int, user: PostUserDep, db: SessionDep, suggester: SuggesterDep,
            action: Annotated[str, Form()] = "", category: Annotated[str, Form()] = "",
            opd: Annotated[str, Form()] = "", maladministration: Annotated[str, Form()] = "",
-           note: Annotated[str, Form()] = "", antrean: Annotated[str, Form()] = "") -> Response:
+           note: Annotated[str, Form()] = "", antrean: Annotated[str, Form()] = "",
+           expected_revision: Annotated[str, Form()] = "") -> Response:
     """Confirm the suggestion (``action=konfirmasi``) or correct it with the chosen codes (``koreksi``), then
     go on to the next complaint of the queue."""
     taxonomy = suggester.taxonomy
@@ -282,8 +286,17 @@ def decide(request: Request, complaint_id: int, user: PostUserDep, db: SessionDe
         codes = {h: getattr(complaint, f"suggested_{h}") for h in HEADS}
     else:
         codes = {"category": category, "opd": opd, "maladministration": maladministration}
-    record_decision(db, taxonomy, complaint_id, **codes, note=note.strip() or None,
-                    decider=Decider(name=user.caller.name, key_id=user.caller.key_id))
+    try:
+        record_decision(db, taxonomy, complaint_id, **codes, note=note.strip() or None,
+                        decider=Decider(name=user.caller.name, key_id=user.caller.key_id),
+                        expected_revision=int(expected_revision) if expected_revision.isdigit() else None)
+    except ConflictError:  # decided by someone else since the page was shown: a page (200) saying what, and
+        # offering to overwrite as a new revision; nothing was stored
+        complaint = get_complaint(db, complaint_id)
+        return page(request, "complaint.html", {
+            "user": user, **_complaint_context(db, complaint, suggester), **complaint_context(db, complaint, user),
+            **conflict_context(db, taxonomy, complaint, codes, note), "query": query, "message": None})
+    mark_closed(db, complaint_id, user.caller.key_id)
     return _go_on(db, query, complaint_id, action)
 
 

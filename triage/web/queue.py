@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from triage.complaints import ORDERS, ComplaintFilter, list_complaints
 from triage.db import CHANNELS, STATUSES
 from triage.errors import InvalidInputError
+from triage.search import words
 from triage.taxonomy import Taxonomy
 
 PAGE_SIZE = 25
@@ -30,6 +31,8 @@ class QueueQuery:
     needs_review: bool | None = None
     order: str = "newest"
     page: int = 1
+    q: str | None = None
+    """Words the complaint's text must hold (full-text search, URL parameter ``q``)."""
     skipped: tuple[int, ...] = ()
     """Complaints skipped in this pass through the queue ("Lewati"): "next" passes them by until the handler
     starts a new pass from the queue's filters (URL parameter ``lewati``, ids joined by commas)."""
@@ -69,7 +72,7 @@ class QueueQuery:
                    channel=pick("kanal", CHANNELS, "Kanal"),
                    needs_review=_REVIEW.get(review),
                    order=pick("urut", ORDERS, "Urutan") or "newest",
-                   page=page, skipped=tuple(dict.fromkeys(int(p) for p in skipped))[-MAX_SKIPPED:])
+                   page=page, q=_search(params.get("q")), skipped=tuple(dict.fromkeys(int(p) for p in skipped))[-MAX_SKIPPED:])
 
     @classmethod
     def from_string(cls, query_string: str, taxonomy: Taxonomy) -> QueueQuery:
@@ -77,13 +80,13 @@ class QueueQuery:
 
     def filter(self) -> ComplaintFilter:
         return ComplaintFilter(status=self.status, opd=self.opd, category=self.category, channel=self.channel,
-                               needs_review=self.needs_review)
+                               needs_review=self.needs_review, q=self.q)
 
     def params(self) -> dict[str, str]:
         """URL parameters of the query, defaults left out."""
         review = {True: "ya", False: "tidak"}.get(self.needs_review)  # type: ignore[arg-type]
         status = "semua" if self.status is None else (None if self.status == "pending" else self.status)
-        values = {"status": status,
+        values = {"q": self.q, "status": status,
                   "opd": self.opd, "kategori": self.category, "kanal": self.channel, "tinjau": review,
                   "urut": None if self.order == "newest" else self.order,
                   "hal": str(self.page) if self.page > 1 else None,
@@ -101,6 +104,14 @@ class QueueQuery:
     @property
     def offset(self) -> int:
         return (self.page - 1) * PAGE_SIZE
+
+
+def _search(value: str | None) -> str | None:
+    """The search box's words, checked now so that a bad search is refused with the other filters."""
+    value = " ".join((value or "").split())
+    if value:
+        words(value)
+    return value or None
 
 
 def next_in_queue(session: Session, query: QueueQuery, after_id: int) -> int | None:

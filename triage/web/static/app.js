@@ -78,3 +78,77 @@
     });
   });
 }());
+
+/* Working a queue as a team: on the queue, ticking the confident rows for a bulk confirmation ("x" ticks
+   the row in focus, "/" goes to the search box); on a complaint, a heartbeat that keeps the "sedang dibuka
+   oleh" mark fresh while the page stays open. */
+(function () {
+  "use strict";
+
+  function isField(el) {
+    return !!el && (el.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName));
+  }
+
+  function bulkForm() {
+    var form = document.querySelector("form[data-bulk]");
+    if (!form) { return; }
+    var boxes = Array.prototype.slice.call(form.querySelectorAll("input[data-confident]"));
+    var all = form.querySelector("input[data-select-confident]");
+    var count = form.querySelector("[data-bulk-count]");
+    var submit = form.querySelector("[data-bulk-submit]");
+    function update() {
+      var n = boxes.filter(function (box) { return box.checked; }).length;
+      count.textContent = String(n);
+      submit.disabled = n === 0;
+      if (all) {
+        all.checked = n > 0 && n === boxes.length;
+        all.indeterminate = n > 0 && n < boxes.length;
+      }
+    }
+    if (all) {
+      all.addEventListener("change", function () {
+        boxes.forEach(function (box) { box.checked = all.checked; });
+        update();
+      });
+    }
+    boxes.forEach(function (box) { box.addEventListener("change", update); });
+    update();
+  }
+
+  function heartbeat() {
+    var mark = document.querySelector("[data-heartbeat]");
+    if (!mark || !window.fetch) { return; }
+    var seconds = Math.max(10, parseInt(mark.dataset.seconds, 10) || 60);
+    window.setInterval(function () {
+      if (document.visibilityState === "hidden") { return; }
+      var body = new URLSearchParams();
+      body.set("csrf", mark.dataset.csrf);
+      window.fetch(mark.dataset.heartbeat, {method: "POST", body: body, credentials: "same-origin"})
+        .catch(function () { /* offline for a moment: the next beat tries again */ });
+    }, seconds * 1000);
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (event.ctrlKey || event.metaKey || event.altKey || event.defaultPrevented || isField(event.target)) {
+      return;
+    }
+    if (document.body.dataset.page !== "queue") { return; }
+    if (event.key === "/") {
+      var search = document.getElementById("f-q");
+      if (search) { event.preventDefault(); search.focus(); search.select(); }
+    } else if (event.key === "x") {
+      var row = document.activeElement && document.activeElement.closest("[data-row]");
+      var box = row && row.querySelector("input[data-confident]");
+      if (box) {
+        event.preventDefault();
+        box.checked = !box.checked;
+        box.dispatchEvent(new Event("change"));
+      }
+    }
+  });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    bulkForm();
+    heartbeat();
+  });
+}());
