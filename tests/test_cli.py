@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -28,6 +29,38 @@ def test_suggest_json_from_stdin():
     suggestion = json.loads(result.stdout)
     assert suggestion["opd"]["code"] == "disdukcapil"
     assert {"model_version", "needs_review", "explanation", "category", "maladministration"} <= set(suggestion)
+
+
+@pytest.mark.parametrize("confidence, shown", [(1.0, ">0.99"), (0.9951, ">0.99"), (0.994, "0.99"), (0.5, "0.50"),
+                                                (0.0051, "0.01"), (0.004, "<0.01"), (0.0, "<0.01")])
+def test_a_confidence_is_never_shown_as_a_certainty(confidence, shown):
+    from triage.cli.classify import confidence_text
+
+    assert confidence_text(confidence) == shown
+
+
+def test_suggest_shows_near_certain_and_negligible_confidences_as_such():
+    result = run("suggest", "KUKAR ADUAN lampu jalan di Jl. Ahmad Yani Tenggarong mati sdh 2 minggu, gelap rawan jambret")
+    assert result.returncode == 0, result.stderr
+    assert ">0.99" in result.stdout and "<0.01" in result.stdout
+    assert "1.00" not in result.stdout and "0.00" not in result.stdout
+
+
+def test_suggest_flags_review_in_english_only():
+    result = run("suggest", "saya mau tanya soal itu kemarin")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0].endswith("[needs review]")
+    assert "PERLU" not in result.stdout and "DITINJAU" not in result.stdout
+
+
+def test_the_operator_cli_writes_its_own_messages_in_english():
+    # Indonesian is for handlers (API, web page); a CLI message in both languages reads as neither.
+    indonesian = re.compile(r"\b(perlu|ditinjau|pengaduan|tidak|sudah|belum|dengan|kunci|berhasil|gagal)\b", re.I)
+    offenders = [f"{path.name}:{number}: {line.strip()}"
+                 for path in sorted((PROJECT_ROOT / "triage" / "cli").glob("*.py"))
+                 for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+                 if indonesian.search(line) and not line.lstrip().startswith("#")]
+    assert offenders == []
 
 
 def test_evaluate_json_reports_only_the_heads_in_the_file(tmp_path):

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
 import time
 
 import httpx
 import pytest
+
+from tests.conftest import TRIAGE
+
 
 @pytest.fixture
 def served(tmp_path, start_server, triage_cli):
@@ -28,3 +33,18 @@ def test_serve_answers_on_a_kept_alive_connection_without_delayed_ack_stalls(ser
     assert created.status_code == 201
     # Nagle's algorithm left on would add ~40 ms to each request after the first few.
     assert sorted(latencies)[len(latencies) // 2] < 0.035
+
+
+def test_serve_on_a_taken_port_says_so_in_one_line_and_exits_2(tmp_path):
+    env = os.environ | {"TRIAGE_DATABASE_URL": f"sqlite:///{tmp_path / 'triage.db'}"}
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run([*TRIAGE, "serve", "--port", str(port)], env=env, capture_output=True, text=True,
+                                timeout=120)
+
+    assert result.returncode == 2
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(f"error: port {port} on 127.0.0.1 is already in use")
+    assert "--port" in line and "PORT=" in line

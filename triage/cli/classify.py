@@ -81,15 +81,25 @@ def suggest(text: Annotated[Optional[str], typer.Argument(help="Complaint text; 
     if as_json:
         typer.echo(json.dumps(suggestion.to_dict(), indent=2, ensure_ascii=False))
         return
-    typer.echo(f"model {suggestion.model_version}{'  [PERLU DITINJAU / needs review]' if suggestion.needs_review else ''}")
+    typer.echo(f"model {suggestion.model_version}{'  [needs review]' if suggestion.needs_review else ''}")
     for head in HEADS:
         h = suggestion.head(head)
-        alts = ", ".join(f"{a.code} {a.confidence:.2f}" for a in h.alternatives[1:])
+        alts = ", ".join(f"{a.code} {confidence_text(a.confidence)}" for a in h.alternatives[1:])
         flag = " (review)" if h.needs_review else ""
-        typer.echo(f"  {head:<18} {h.code:<24} {h.confidence:.2f}{flag}   also: {alts}")
+        typer.echo(f"  {head:<18} {h.code:<24} {confidence_text(h.confidence):>5}{flag}   also: {alts}")
     terms = ", ".join(t.term for t in suggestion.explanation.get("opd", []))
     if terms:
         typer.echo(f"  why (opd): {terms}")
+
+
+def confidence_text(confidence: float) -> str:
+    """A confidence as a person reads it: two decimals, but never a certainty the model does not have
+    (``0.9996`` -> ``>0.99``, ``0.003`` -> ``<0.01``)."""
+    if confidence >= 0.995:
+        return ">0.99"
+    if confidence < 0.005:
+        return "<0.01"
+    return f"{confidence:.2f}"
 
 
 def _metrics_table(report: dict) -> str:
