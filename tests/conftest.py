@@ -1,5 +1,7 @@
 """Fixtures shared by every test tier.
 
+* ``model_signing_key`` (autouse): the Ed25519 key that signs every model the tests save; the session's
+  ``TRIAGE_SIGNING_KEY``, so that processes the tests start sign and trust with it too.
 * ``taxonomy``: the kukar deployment.
 * ``shipped``: the shipped model, loaded once (model-tier tests read its behaviour).
 * ``small_corpus``: a stratified slice of the seed training split, for tests that train their own model.
@@ -34,6 +36,21 @@ TRAINING_DIR = PROJECT_ROOT / "training_data" / "kukar"
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 TRIAGE = [sys.executable, "-m", "triage"]
 SHIPPED_MODELS = PROJECT_ROOT / "models"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def model_signing_key(tmp_path_factory) -> Iterator[Path]:
+    """A key made for the session signs the models tests train (the shipped one is signed by the release key)."""
+    from triage.settings import get_settings
+    from triage.signing import generate_key
+
+    path = tmp_path_factory.mktemp("signing-key") / "tests.pem"
+    generate_key(path, "triage tests")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TRIAGE_SIGNING_KEY", str(path))
+        get_settings.cache_clear()
+        yield path
+    get_settings.cache_clear()
 
 
 @pytest.fixture(scope="session")

@@ -129,7 +129,7 @@ def test_no_model_says_how_to_train_one(tmp_path):
 
 def test_a_corrupt_model_is_refused(tmp_path):
     shutil.copytree(PROJECT_ROOT / "models" / "kukar-seed", tmp_path / "kukar-seed")
-    (tmp_path / "kukar-seed" / "model.pickle").write_bytes(b"not a model")
+    (tmp_path / "kukar-seed" / "model.npz").write_bytes(b"not a model")
     result = run("suggest", "jalan rusak", env={"TRIAGE_MODELS_DIR": str(tmp_path)})
     assert result.returncode == 2 and "corrupt" in result.stderr and "Traceback" not in result.stderr
 

@@ -9,6 +9,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 from sklearn.svm import LinearSVC
 
+from triage.artefact import read_predictor, write_predictor
 from triage.features import ComplaintFeatures
 from triage.model import TriageModel
 from triage.taxonomy import HEADS
@@ -145,6 +146,9 @@ def test_heads_scored_together_give_scikit_learns_probabilities_to_the_last_bit(
         for head in HEADS:
             assert np.array_equal(together[head], model.heads_[head].predict_proba(X))
         assert "_predicting" not in pickle.loads(pickle.dumps(model)).__dict__  # made again after loading
+        saved = read_predictor(write_predictor(model.predictor()))  # as the registry saves and loads it
+        for head, proba in saved.predict_proba(new).items():
+            assert np.array_equal(proba, together[head])
 
 
 def test_term_weights_of_a_code_the_model_does_not_know_say_which_codes_it_knows(tiny_model):

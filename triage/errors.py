@@ -5,7 +5,8 @@
     ├── TaxonomyError            a deployment's taxonomy file is invalid (names the entry)
     ├── UnknownCodeError         a code that the deployment's taxonomy does not define
     ├── ModelError               a model artefact cannot be used
-    │   ├── ModelIntegrityError  the file's sha256 does not match its metadata (corrupt or edited)
+    │   ├── ModelIntegrityError  the file's sha256 or the metadata's signature does not check out (corrupt,
+    │   │                        edited, or signed by no trusted key)
     │   ├── ModelMismatchError   trained for another taxonomy or with other library versions
     │   └── ModelNotFoundError   no such model version in the registry
     ├── NotFoundError            a complaint (or other record) that does not exist
@@ -61,7 +62,7 @@ class ModelError(TriageError):
 
 
 class ModelIntegrityError(ModelError):
-    """The artefact's sha256 does not match its metadata."""
+    """The artefact's sha256 does not match its metadata, or the metadata's signature does not check out."""
 
 
 class ModelMismatchError(ModelError):

@@ -403,7 +403,9 @@ def run_retrain(settings: Settings, *, dry_run: bool = False, progress: Progress
             progress(Progress(stage=stage, percent=percent, message=message))
 
     taxonomy = load_taxonomy(settings.deployment)
-    registry = ModelRegistry(settings.models_dir)
+    registry = ModelRegistry.for_settings(settings)
+    if not dry_run:
+        registry.require_signing_key()  # the challenger is saved signed: say so before training, not after
     report_progress("load", "reading the seed corpus and the decisions", 0.0)
     train_file, test_file = corpus_files(settings.training_data_dir, taxonomy)
     seed_train, seed_test = read_jsonl(train_file, taxonomy), read_jsonl(test_file, taxonomy)

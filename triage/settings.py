@@ -28,6 +28,16 @@ class Settings(BaseSettings):
     database_url: str = Field(f"sqlite:///{PROJECT_ROOT / 'var' / 'triage.db'}",
                               description="SQLAlchemy URL of the history database (SQLite file by default).")
     models_dir: Path = Field(PROJECT_ROOT / "models", description="Model registry directory.")
+    signing_key: Path | None = Field(None, description="Private Ed25519 key that signs the models this machine "
+                                                       "trains, retrains or converts (`triage models keygen "
+                                                       "PATH` makes one); outside models_dir.")
+    trusted_keys: Path | None = Field(None, description="File of public keys ('ssh-ed25519 ...' lines) whose "
+                                                        "signed models load, besides triage's release key and "
+                                                        "signing_key's own; outside models_dir.")
+    allow_pickled_models: bool = Field(False, description="Load models saved as pickles (model.pickle, "
+                                                          "model.joblib), which run code when loaded: only for a "
+                                                          "models_dir nobody else can write. Prefer `triage "
+                                                          "models convert VERSION --allow-pickle`.")
     training_data_dir: Path = Field(PROJECT_ROOT / "training_data", description="Seed corpora, one folder a deployment.")
     max_text_chars: int = Field(10_000, description="Longest complaint text accepted, in characters.")
     max_body_bytes: int | None = Field(None, description="Largest request body read, however it is sent (a "

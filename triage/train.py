@@ -30,7 +30,9 @@ def corpus_files(data_dir: str | Path, taxonomy: Taxonomy) -> tuple[Path, Path]:
 
 def train(data_dir: str | Path, taxonomy: Taxonomy, registry: ModelRegistry, *, version: str | None = None,
           extra: LabelledSet | None = None) -> tuple[TriageModel, ModelInfo]:
-    """Fit on ``train.jsonl`` (plus ``extra``), evaluate on ``test.jsonl``, save to ``registry``."""
+    """Fit on ``train.jsonl`` (plus ``extra``), evaluate on ``test.jsonl``, save to ``registry`` (signed:
+    refused before any work if the registry has no signing key)."""
+    registry.require_signing_key()
     train_file, test_file = corpus_files(data_dir, taxonomy)
     train_set = read_jsonl(train_file, taxonomy)
     test_set = read_jsonl(test_file, taxonomy)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import time
 
@@ -19,10 +18,8 @@ from triage.taxonomy import DEPLOYMENTS_DIR, load_taxonomy
 def registry_with_two_models(tmp_path):
     root = tmp_path / "models"
     shutil.copytree(PROJECT_ROOT / "models" / "kukar-seed", root / "kukar-seed")
-    shutil.copytree(root / "kukar-seed", root / "kukar-next")
-    meta_path = root / "kukar-next" / "metadata.json"
-    meta = json.loads(meta_path.read_text())
-    meta_path.write_text(json.dumps(meta | {"version": "kukar-next"}))
+    model, _ = ModelRegistry(root).load("kukar-seed", load_taxonomy("kukar"))
+    ModelRegistry(root).save(model, deployment=load_taxonomy("kukar"), metadata={}, version="kukar-next")
     return root
 
 
@@ -66,7 +63,7 @@ def test_a_promoted_model_that_cannot_load_leaves_the_old_one_serving(tmp_path):
     root = registry_with_two_models(tmp_path)
     holder = ModelHolder(root, "kukar", check_seconds=0)
     holder.get()
-    (root / "kukar-next" / "model.pickle").write_bytes(b"broken")
+    (root / "kukar-next" / "model.npz").write_bytes(b"broken")
 
     ModelRegistry(root).promote("kukar-next")
 

@@ -3,7 +3,6 @@ failing a request in flight, in every worker process of ``triage serve --workers
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import threading
@@ -13,7 +12,9 @@ from collections import Counter
 import httpx
 import pytest
 
+from triage.registry import ModelRegistry
 from triage.settings import PROJECT_ROOT
+from triage.taxonomy import load_taxonomy
 
 pytestmark = pytest.mark.slow  # trains models or runs the service
 
@@ -25,11 +26,11 @@ def served(tmp_path, start_server, triage_cli):
     """``triage serve --workers 2`` on a free port, over a registry holding kukar-seed and kukar-next."""
     models = tmp_path / "models"
     shutil.copytree(PROJECT_ROOT / "models" / "kukar-seed", models / "kukar-seed")
-    shutil.copytree(models / "kukar-seed", models / "kukar-next")
-    meta = json.loads((models / "kukar-next" / "metadata.json").read_text())
-    (models / "kukar-next" / "metadata.json").write_text(json.dumps(meta | {"version": "kukar-next"}))
+    seed, _ = ModelRegistry(models).load("kukar-seed", load_taxonomy("kukar"))
+    ModelRegistry(models).save(seed, deployment=load_taxonomy("kukar"), metadata={}, version="kukar-next")
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRIAGE_")} | {
-        "TRIAGE_DATABASE_URL": f"sqlite:///{tmp_path / 'triage.db'}", "TRIAGE_MODELS_DIR": str(models)}
+        "TRIAGE_DATABASE_URL": f"sqlite:///{tmp_path / 'triage.db'}", "TRIAGE_MODELS_DIR": str(models),
+        "TRIAGE_SIGNING_KEY": os.environ["TRIAGE_SIGNING_KEY"]}  # the workers trust what the tests signed
     token = triage_cli("apikey", "create", "--name", "swap", "--role", "handler", env=env).splitlines()[-1]
     return start_server(env, workers=2), {"Authorization": f"Bearer {token}"}, env
 

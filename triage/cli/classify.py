@@ -28,12 +28,13 @@ def train(data: Annotated[Optional[Path], typer.Option("--data", help="Folder wi
           version: Annotated[Optional[str], typer.Option("--version", help="Name of the new model version.")] = None,
           promote: Annotated[bool, typer.Option("--promote/--no-promote", help="Serve the new model.")] = False,
           as_json: AsJson = False) -> None:
-    """Train a model on a seed corpus, evaluate it on its test split and save it in the registry."""
+    """Train a model on a seed corpus, evaluate it on its test split and save it in the registry, signed with
+    TRIAGE_SIGNING_KEY (see `triage models keygen`)."""
     from triage.train import train as train_model  # scikit-learn: only training needs it
 
     settings = get_settings()
     taxonomy = load_taxonomy(deployment or settings.deployment)
-    registry = ModelRegistry(settings.models_dir)
+    registry = ModelRegistry.for_settings(settings)
     _, info = train_model(data or settings.training_data_dir, taxonomy, registry, version=version)
     if promote:
         registry.promote(info.version)

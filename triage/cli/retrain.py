@@ -1,4 +1,4 @@
-"""``triage retrain`` and ``triage models list|show|promote|rollback``.
+"""``triage retrain`` and ``triage models list|show|promote|rollback|verify|convert|keygen``.
 
 Exit codes of ``triage retrain``: 0 a new model was promoted (a dry run: the gate would pass), 3 the gate
 rejected the challenger (the report says why), 2 an error (nothing changed), 1 an unexpected failure.
@@ -7,12 +7,15 @@ rejected the challenger (the report says why), 2 an error (nothing changed), 1 a
 from __future__ import annotations
 
 import json
+import socket
+from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from triage.cli import app
-from triage.registry import ModelRegistry
+from triage.cli import app, fail
+from triage.errors import ModelError
+from triage.registry import ARTEFACT, ModelRegistry
 from triage.retrain import Progress
 from triage.retrain_job import run_job
 from triage.settings import get_settings
@@ -20,7 +23,8 @@ from triage.taxonomy import HEADS
 
 EXIT_REJECTED = 3
 
-models_app = typer.Typer(help="The model registry: list versions, show a report, promote one, roll back.",
+models_app = typer.Typer(help="The model registry: list versions, show a report, promote one, roll back; "
+                              "verify signatures, convert old pickles, make a signing key.",
                          no_args_is_help=True)
 app.add_typer(models_app, name="models")
 
@@ -114,8 +118,11 @@ def show(version: Annotated[Optional[str], typer.Argument(
 
 @models_app.command()
 def promote(version: Annotated[str, typer.Argument(help="The version to serve.")]) -> None:
-    """Serve VERSION (running API workers switch within about a second); the old one can be rolled back to."""
-    registry = ModelRegistry(get_settings().models_dir)
+    """Serve VERSION (running API workers switch within about a second); the old one can be rolled back to.
+    A version whose signature or digest does not check out is refused (unless pickles are allowed)."""
+    registry = ModelRegistry.for_settings(get_settings())
+    if not registry.allow_pickled:
+        registry.verify(version)
     before = registry.current_version()
     registry.promote(version)
     typer.echo(f"serving {version} (was {before})")
@@ -127,6 +134,69 @@ def rollback() -> None:
     registry = ModelRegistry(get_settings().models_dir)
     before = registry.current_version()
     typer.echo(f"serving {registry.rollback()} (was {before})")
+
+
+@models_app.command()
+def verify(version: Annotated[Optional[str], typer.Argument(
+        help="Model version (default: every saved version).")] = None) -> None:
+    """Check the signature and digest of VERSION (or every version) without loading it; exit code 2 if one
+    is refused."""
+    registry = ModelRegistry.for_settings(get_settings())
+    refused = 0
+    for name in [version] if version else [info.version for info in registry.list()]:
+        try:
+            typer.echo(f"ok       {name}: signed by {registry.verify(name)}")
+        except ModelError as exc:
+            refused += 1
+            typer.echo(f"refused  {name}: {exc}")
+    if refused:
+        raise typer.Exit(2)
+
+
+@models_app.command()
+def convert(version: Annotated[str, typer.Argument(help="The pickled version to convert.")],
+            allow_pickle: Annotated[bool, typer.Option(
+                "--allow-pickle", help="Read the pickle, which runs any code it holds: only for a version "
+                                       "whose origin you trust.")] = False) -> None:
+    """Rewrite a version saved as a pickle (model.pickle, model.joblib) as a signed model.npz, in place and
+    with the same probabilities, so that it loads without TRIAGE_ALLOW_PICKLED_MODELS.
+
+    Signs with TRIAGE_SIGNING_KEY. Unpickling runs code: pass --allow-pickle only for a version you (or
+    your team) trained, on a copy nobody else could write.
+    """
+    settings = get_settings()
+    if not (allow_pickle or settings.allow_pickled_models):
+        fail(f"converting {version} reads its pickle, which runs any code it holds: pass --allow-pickle if you "
+             "trust where it came from.")
+    registry = ModelRegistry.for_settings(settings)
+    info = registry.convert(version)
+    typer.echo(f"converted {version}: {info.path / ARTEFACT} (sha256 {info.metadata['sha256'][:12]}), signed by "
+               f"{registry.verify(version)}")
+
+
+@models_app.command()
+def keygen(path: Annotated[Path, typer.Argument(
+               help="The private key file to create (the public key goes to PATH.pub).")],
+           comment: Annotated[str, typer.Option(
+               "--comment", help="Names the key in its public line (default: triage@HOST).")] = "") -> None:
+    """Create the Ed25519 key pair that signs the models this machine trains, retrains and converts.
+
+    Written readable by its owner only, outside the models directory. Set TRIAGE_SIGNING_KEY=PATH where
+    models are made; where models are served by another machine, add the line of PATH.pub to the file named
+    by TRIAGE_TRUSTED_KEYS.
+    """
+    from triage.signing import generate_key
+
+    settings = get_settings()
+    if path.resolve().is_relative_to(Path(settings.models_dir).resolve()):
+        fail(f"{path} is inside the models directory {settings.models_dir}: whoever can write models could "
+             "replace the key. Choose a path outside it.")
+    line = generate_key(path, comment or f"triage@{socket.gethostname()}")
+    typer.echo(f"private key: {path.resolve()} (set TRIAGE_SIGNING_KEY to it where models are made; keep it "
+               "secret)")
+    typer.echo(f"public key:  {path.resolve()}.pub (add this line to the TRIAGE_TRUSTED_KEYS file where models "
+               "are served):")
+    typer.echo(line)
 
 
 def _comparison(report: dict) -> str:
