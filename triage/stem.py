@@ -76,7 +76,7 @@ class Stemmer:
         return len(self._table) - len(self.known)
 
     def _stem_new(self, word: str) -> str:
-        if word in self.protected or word.startswith("x") and word in _MASK_TOKENS:
+        if word in self.protected or word.startswith("x") and word in MASK_TOKENS:
             return word
         if self.useful is not None and not self._could_be_useful(word):
             return word
@@ -149,4 +149,4 @@ _SUFFIX_LENGTHS = _lengths_by(_SUFFIXES, lambda suffix: suffix[-1], first=(0,))
 _PREFIX_LENGTHS = _lengths_by(_PREFIXES, lambda prefix: prefix[:2])
 
 
-_MASK_TOKENS = frozenset({"xurl", "xemail", "xnik", "xtelepon", "xangka", "xnama", "xalamat"})
+MASK_TOKENS = frozenset({"xurl", "xemail", "xnik", "xtelepon", "xangka", "xnama", "xalamat"})

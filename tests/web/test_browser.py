@@ -192,8 +192,8 @@ def test_statistics_show_charts_and_offer_csv(live, context_factory):
     assert page.locator("#grafik-opd svg rect").count() > 2
     with page.expect_download() as download:
         page.get_by_role("link", name="pengaduan per periode, OPD dan kategori (CSV)").click()
-    lines = download.value.path().read_text(encoding="utf-8").splitlines()
-    assert lines[0] == "periode_mulai,opd,nama_opd,kategori,nama_kategori,jumlah_pengaduan"
+    lines = download.value.path().read_text(encoding="utf-8-sig").splitlines()
+    assert lines[0] == "periode_mulai;opd;nama_opd;kategori;nama_kategori;jumlah_pengaduan"
     assert len(lines) > 1
 
 

@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 from fastapi.testclient import TestClient
 
 from tests.web.conftest import PU_COMPLAINT, WATER_COMPLAINT, make_app, post_complaint, sign_in
+from triage.web.render import confidence, percent
 from triage.web.session import COOKIE
 
 
@@ -137,3 +138,90 @@ def test_a_decision_sent_after_the_session_ended_is_offered_again_after_signing_
     assert f">{note}</textarea>" in page.text
     assert '<option value="dishub" selected>' in page.text
     assert 'name="antrean" value="kanal=sms"' in page.text
+
+
+# -- 9. Indonesian pages and files, no raw JSON or field names --------------------------------------------------
+
+
+def test_an_unknown_address_answers_an_indonesian_page_and_the_api_stays_json(client, signed_in, handler):
+    page = client.get("/tidak-ada-di-sini")
+    api = client.get("/v1/tidak-ada-di-sini", headers=handler.headers)
+
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    assert "Halaman tidak ditemukan" in page.text and '"message"' not in page.text
+    assert page.headers["content-security-policy"].startswith("default-src 'self'")
+    assert api.status_code == 404 and api.headers["content-type"].startswith("application/json")
+
+
+def test_opening_the_sign_out_address_offers_to_sign_out(client, signed_in):
+    page = client.get("/keluar")
+
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "Keluar" in page.text and 'action="/keluar"' in page.text
+    assert client.get("/antrean", follow_redirects=False).status_code == 200  # opening it signs nobody out
+
+
+def test_errors_on_pages_name_fields_in_indonesian(client, signed_in):
+    data = {"csrf": signed_in, "text": PU_COMPLAINT, "external_id": "LOKET-9"}
+    assert client.post("/pengaduan/baru", data=data, follow_redirects=False).status_code == 303
+
+    again = client.post("/pengaduan/baru", data=data)
+    not_a_number = client.get("/pengaduan/abc")
+
+    assert again.status_code == 409 and "Nomor tiket asal" in again.text
+    assert not_a_number.status_code == 422 and "nomor pengaduan" in not_a_number.text
+    for response in (again, not_a_number):
+        error = re.search(r'class="error"[^>]*>([^<]*)<', response.text).group(1)
+        assert "external_id" not in error and "complaint_id" not in error
+
+
+def test_csv_downloads_open_in_an_indonesian_spreadsheet(client, handler, admin, time_machine):
+    time_machine.move_to(FIXED_NOW, tick=True)
+    for text, codes in ((PU_COMPLAINT, ROAD), (WATER_COMPLAINT, BUS), (PU_COMPLAINT + " Lagi.", BUS)):
+        complaint = post_complaint(client, handler, text, received_at="2026-11-12T09:00:00+00:00")
+        client.post(f"/v1/complaints/{complaint['id']}/decisions", json=codes, headers=handler.headers)
+    sign_in(client, admin)
+    params = {"dari": "2026-11-01", "sampai": "2026-11-30", "periode": "month"}
+
+    for name in ("pengaduan.csv", "penerimaan.csv"):
+        body = client.get(f"/statistik/{name}", params=params).content
+        assert body.startswith("\ufeff".encode()), f"{name} starts with a UTF-8 byte order mark"
+        header, first = body.decode("utf-8-sig").splitlines()[:2]
+        assert ";" in header and "," not in header
+        assert not re.search(r"category|maladministration|_rate|\bdecisions\b", header)
+    acceptance = client.get("/statistik/penerimaan.csv", params=params).content.decode("utf-8-sig")
+    rates = acceptance.splitlines()[1].split(";")[-3:]
+    assert all(re.fullmatch(r"[01],\d{4}", rate) for rate in rates), rates
+
+
+# -- 7. the explanation reads as the text, per head, with honest confidences ---------------------------------
+
+
+def test_confidences_never_round_up_to_certainty():
+    assert [percent(v) for v in (0.9993, 0.995, 1.0, 0.8731, 0.004, 0.0)] == [
+        ">99%", ">99%", "100%", "87%", "<1%", "0%"]
+    assert [confidence(v) for v in (0.9993, 1.0, 0.8731)] == [">99%", ">99%", "87%"]  # 1.0: rounded, not sure
+
+
+def test_the_explanation_shows_written_words_per_head_with_a_legend_and_the_review_threshold(
+        client, signed_in, handler):
+    text = ("Jalan poros di Desa Loa Kulu rusak berlubang 12 titik, sudah 6 bulan tidak diperbaiki Dinas PU. "
+            "Hubungi 081234567890.")
+    complaint = post_complaint(client, handler, text)
+    explanation = complaint["suggestion"]["explanation"]
+
+    html = client.get(f"/pengaduan/{complaint['id']}").text
+
+    chips = re.findall(r'<span class="term h-(\w+)">([^<]+)</span>', html)
+    assert chips, "every head's deciding words are shown"
+    written = set(re.findall(r"\w+", text.lower()))
+    for head, chip in chips:
+        assert not re.search(r"\bx(angka|url|nik|telepon|email|nama|alamat)\b", chip)
+        assert set(re.findall(r"\w+", chip.lower())) <= written, f"'{chip}' is not written in the text"
+    assert {head for head, _ in chips} <= set(explanation)
+    legend = html.split('class="legend"')[1].split("</p>")[0]
+    assert all(name in legend for name in ("Kategori", "OPD", "Bentuk maladministrasi"))
+    marks = re.findall(r'<mark class="([^"]+)"', html)
+    assert marks and all(re.fullmatch(r"(h-\w+ ?)+", m) for m in marks)
+    assert "100% yakin" not in html
+    assert len(re.findall(r"ambang tinjauan \d+%", html)) == 3

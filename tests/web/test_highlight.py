@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from triage.web.highlight import Segment, highlight
+from triage.web.highlight import Segment, deciding_words, highlight
 
 STOP = {"di", "yg", "dan"}
 
@@ -49,3 +49,21 @@ def test_markup_stays_plain_text_in_segments():
 def test_without_an_explanation_nothing_is_marked():
     assert marked(highlight("Jalan rusak", {}, fake_stems)) == {}
     assert highlight("", {}, fake_stems) == []
+
+
+def test_deciding_words_are_the_words_as_written_in_the_text():
+    explanation = {"category": [{"term": "lubang", "weight": 0.3}, {"term": "poros desa", "weight": 0.2}],
+                   "opd": [{"term": "baiki", "weight": 0.1}]}
+    words = deciding_words("Jalan poros di Desa Loa berlubang, belum diperbaiki.", explanation, fake_stems)
+
+    assert words == {"category": ["berlubang", "poros di Desa"], "opd": ["diperbaiki"]}
+
+
+def test_mask_tokens_are_never_deciding_words_nor_marked():
+    explanation = {"category": [{"term": "xangka", "weight": 0.3}, {"term": "jalan xangka", "weight": 0.2},
+                                {"term": "jalan", "weight": 0.1}]}
+    masked = lambda word: ["xangka"] if word.isdigit() else fake_stems(word)  # noqa: E731 (as normalise does)
+    text = "Jalan 12 rusak"
+
+    assert deciding_words(text, explanation, masked) == {"category": ["Jalan"]}
+    assert marked(highlight(text, explanation, masked)) == {"Jalan": ("category",)}

@@ -97,15 +97,15 @@ def test_the_csv_downloads_hold_the_numbers_behind_the_charts(client, admin, his
 
     assert volume_csv.headers["content-type"].startswith("text/csv")
     assert 'filename="pengaduan_2026-11-01_2026-11-30.csv"' in volume_csv.headers["content-disposition"]
-    assert volume_csv.text.splitlines() == [
-        "periode_mulai,opd,nama_opd,kategori,nama_kategori,jumlah_pengaduan",
-        "2026-11-02,dpupr,Dinas Pekerjaan Umum dan Penataan Ruang,infrastruktur,"
-        "Infrastruktur dan Pekerjaan Umum,2",
-        "2026-11-09,dinsos,Dinas Sosial,air_bersih,Air Bersih,1",
+    assert volume_csv.content.decode("utf-8-sig").splitlines() == [
+        "periode_mulai;opd;nama_opd;kategori;nama_kategori;jumlah_pengaduan",
+        "2026-11-02;dpupr;Dinas Pekerjaan Umum dan Penataan Ruang;infrastruktur;"
+        "Infrastruktur dan Pekerjaan Umum;2",
+        "2026-11-09;dinsos;Dinas Sosial;air_bersih;Air Bersih;1",
     ]
-    rows = acceptance_csv.text.splitlines()
-    assert rows[0].startswith("periode_mulai,keputusan,category_dipertahankan")
-    assert rows[1].split(",")[1:5] == ["3", *(str(history[h]) for h in HEADS)]
+    rows = acceptance_csv.content.decode("utf-8-sig").splitlines()
+    assert rows[0].startswith("periode_mulai;keputusan;kategori_dipertahankan")
+    assert rows[1].split(";")[1:5] == ["3", *(str(history[h]) for h in HEADS)]
 
 
 def test_a_chart_downloads_as_a_standalone_svg(client, admin, history):

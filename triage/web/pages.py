@@ -12,6 +12,7 @@ from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
+from sqlalchemy import select
 from starlette.responses import RedirectResponse, Response
 
 from triage.api.deps import SessionDep, SettingsDep, SuggesterDep
@@ -25,7 +26,7 @@ from triage.errors import AuthError, ConflictError, ForbiddenError, InvalidInput
 from triage.suggest import Suggester
 from triage.taxonomy import HEADS, Taxonomy
 from triage.throttle import client_of, too_many_message
-from triage.web.highlight import highlight
+from triage.web.highlight import deciding_words, highlight
 from triage.web.queue import PAGE_SIZE, QueueQuery, next_in_queue
 from triage.web.render import PageRoute, page, resumes_at
 from triage.web.worklist import complaint_context, conflict_context, queue_context
@@ -92,6 +93,12 @@ def sign_in(request: Request, db: SessionDep, api_key: Annotated[str, Form()] = 
     response = RedirectResponse(_local(next), status_code=303)
     set_cookie(request, response, start_session(db, caller.key_id, settings.session_hours * 3600))
     return response
+
+
+@router.get("/keluar")
+def sign_out_form(request: Request, user: UserDep) -> Response:
+    """Opening the sign-out address asks first: a link (or a prefetch) never signs anyone out."""
+    return page(request, "signout.html", {"user": user})
 
 
 @router.post("/keluar")
@@ -188,8 +195,11 @@ def intake(request: Request, user: PostUserDep, db: SessionDep, suggester: Sugge
                                      max_chars=settings.max_text_chars)
     except InvalidInputError as exc:
         return _intake_page(request, user, settings.max_text_chars, values, error=str(exc), status_code=422)
-    except ConflictError as exc:
-        return _intake_page(request, user, settings.max_text_chars, values, error=str(exc), status_code=409)
+    except ConflictError:  # the store's message names the API's field; the desk knows a ticket number
+        existing = db.scalar(select(Complaint.id).where(Complaint.external_id == external_id.strip()))
+        error = (f"Nomor tiket asal '{external_id.strip()}' sudah tersimpan sebagai pengaduan #{existing}. "
+                 "Buka pengaduan itu dari antrean; jangan disimpan dua kali.")
+        return _intake_page(request, user, settings.max_text_chars, values, error=error, status_code=409)
     return RedirectResponse(f"/pengaduan/{complaint.id}?selesai={complaint.id}&aksi=baru", status_code=303)
 
 
@@ -320,6 +330,10 @@ def _complaint_context(db, complaint: Complaint, suggester: Suggester) -> dict:
     taxonomy = suggester.taxonomy
     suggestion = complaint.suggestion
     explanation = suggestion.get("explanation") or {}
+    stems = suggester.model.features_.stems
+    words = deciding_words(complaint.text, explanation, stems)
+    # The review threshold is the serving model's; a complaint suggested by another model shows none.
+    same_model = complaint.model_version == suggester.version
     heads = []
     for head in HEADS:
         data = suggestion[head]
@@ -327,7 +341,8 @@ def _complaint_context(db, complaint: Complaint, suggester: Suggester) -> dict:
                       "confidence": data["confidence"], "needs_review": data["needs_review"],
                       "alternatives": [{"code": a["code"], "name": taxonomy.name_of(head, a["code"]),
                                         "confidence": a["confidence"]} for a in data["alternatives"]],
-                      "terms": [t["term"] for t in explanation.get(head, [])],
+                      "terms": words.get(head, []),
+                      "threshold": suggester.model.thresholds_.get(head) if same_model else None,
                       "current": getattr(complaint, head),
                       "options": _decision_options(taxonomy, head, data["alternatives"])})
     opd = taxonomy.labels["opd"].get(suggestion["opd"]["code"])
@@ -337,7 +352,7 @@ def _complaint_context(db, complaint: Complaint, suggester: Suggester) -> dict:
     decisions = [{"decision": d, "names": {h: taxonomy.name_of(h, getattr(d, h)) for h in HEADS}}
                  for d in history(db, complaint.id)]
     return {"complaint": complaint, "heads": heads, "focal_point": focal, "decisions": decisions,
-            "segments": highlight(complaint.text, explanation, suggester.model.features_.stems),
+            "segments": highlight(complaint.text, explanation, stems),
             "suggestion": suggestion}
 
 

@@ -9,6 +9,7 @@ come only from ``/static``, so even a complaint smuggling markup past the escapi
 
 from __future__ import annotations
 
+import inspect
 import json
 from collections.abc import Callable, Coroutine
 from datetime import datetime, timezone
@@ -17,10 +18,11 @@ from typing import Any
 from urllib.parse import quote
 
 import jinja2
-from fastapi import Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import RedirectResponse, Response
 
 from triage.api.errors import triage_error_response, validation_response
@@ -49,10 +51,23 @@ SECURITY_HEADERS = {
 
 
 def percent(value: float | None, digits: int = 0) -> str:
-    """``0.8731`` -> ``"87%"`` (Indonesian decimal comma when ``digits``)."""
+    """``0.8731`` -> ``"87%"`` (Indonesian decimal comma when ``digits``). A share that rounds to 100% or 0%
+    without being it reads ``">99%"`` or ``"<1%"``: a model 99.93% sure is not certain."""
     if value is None:
         return "–"
-    return f"{value * 100:.{digits}f}%".replace(".", ",")
+    text = f"{value * 100:.{digits}f}"
+    step = 10.0 ** -digits
+    if value < 1 and float(text) >= 100:
+        text = ">" + f"{100 - step:.{digits}f}"
+    elif value > 0 and float(text) <= 0:
+        text = "<" + f"{step:.{digits}f}"
+    return f"{text}%".replace(".", ",")
+
+
+def confidence(value: float | None) -> str:
+    """A model's confidence as a percentage: like :func:`percent`, but never ``"100%"``: a stored 1.0 is a
+    probability rounded to four places, not certainty."""
+    return ">99%" if value is not None and value >= 0.995 else percent(value)
 
 
 def moment(value: datetime | None) -> str:
@@ -69,7 +84,7 @@ def iso(value: datetime) -> str:
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES_DIR), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(percent=percent, moment=moment, iso=iso)
+    env.filters.update(percent=percent, confidence=confidence, moment=moment, iso=iso)
     env.globals.update(HEAD_NAMES=HEAD_NAMES, HEAD_NAMES_INLINE=HEAD_NAMES_INLINE,
                        CHANNEL_NAMES=CHANNEL_NAMES, STATUS_NAMES=STATUS_NAMES,
                        ORDER_NAMES=ORDER_NAMES)
@@ -108,6 +123,37 @@ def resumes_at(draft: Callable[[Request, Any], str]) -> Callable[[Callable], Cal
     return mark
 
 
+API_PATHS = ("/v1/", "/healthz", "/metrics", "/openapi.json", "/docs/static/")
+"""Addresses of the API and of programs: their errors stay JSON. Every other address is the web page's."""
+PAGE_HTTP_MESSAGES = {
+    404: "Halaman tidak ditemukan. Periksa alamatnya, atau buka antrean dari menu.",
+    405: "Alamat ini tidak bisa dibuka dengan cara itu. Buka antrean dari menu, lalu lanjutkan dari sana.",
+}
+FIELD_LABELS = {"complaint_id": "nomor pengaduan", "chart_id": "nama grafik"}
+"""What the pages call the parameters of their addresses, in error messages."""
+
+
+def install_error_pages(app: FastAPI) -> None:
+    """Answer HTTP errors (an unknown address, a wrong method) outside the API with an Indonesian page; the
+    API's own answer (JSON) stays for :data:`API_PATHS`."""
+    api_handler = app.exception_handlers[StarletteHTTPException]
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        if request.url.path.startswith(API_PATHS) or exc.status_code not in PAGE_HTTP_MESSAGES:
+            return await run_handler(api_handler, request, exc)
+        response = error_page(request, exc.status_code, PAGE_HTTP_MESSAGES[exc.status_code])
+        response.headers.update(SECURITY_HEADERS)
+        return response
+
+    app.add_exception_handler(StarletteHTTPException, http_error)
+
+
+async def run_handler(handler: Callable, request: Request, exc: Exception) -> Response:
+    result = handler(request, exc)
+    return await result if inspect.isawaitable(result) else result
+
+
 def _as_page(request: Request, api_response: Response) -> Response:
     """The error page saying what the API would say (same status, same message).
 
@@ -137,8 +183,10 @@ class PageRoute(APIRoute):
                 clear_cookie(request, response)
             except TriageError as exc:
                 response = _as_page(request, triage_error_response(exc))
-            except RequestValidationError as exc:
-                response = _as_page(request, validation_response(exc))
+            except RequestValidationError as exc:  # the message names the pages' fields, not the code's
+                labelled = [{**e, "loc": tuple(FIELD_LABELS.get(str(p), p) for p in e.get("loc", ()))}
+                            for e in exc.errors()]
+                response = _as_page(request, validation_response(RequestValidationError(labelled)))
             for name, value in SECURITY_HEADERS.items():
                 response.headers.setdefault(name, value)
             return response

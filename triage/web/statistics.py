@@ -24,6 +24,8 @@ from triage.web.session import AdminUserDep
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
+CSV_HEAD_NAMES = {"category": "kategori", "opd": "opd", "maladministration": "maladministrasi"}
+"""The heads in CSV headers (lower case, one word)."""
 PERIOD_NAMES = {"day": "Harian", "week": "Mingguan", "month": "Bulanan"}
 DEFAULT_DAYS = 12 * 7
 MAX_PERIODS = 400
@@ -94,27 +96,21 @@ def volume_csv(request: Request, user: AdminUserDep, db: SessionDep, suggester: 
     """Complaints per period, OPD and category, one row each (what the charts add up)."""
     taxonomy = suggester.taxonomy
     query = StatsQuery.parse(request, taxonomy)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["periode_mulai", "opd", "nama_opd", "kategori", "nama_kategori", "jumlah_pengaduan"])
-    for row in _volume(db, query):
-        writer.writerow([row.period.isoformat(), row.opd, taxonomy.name_of("opd", row.opd), row.category,
-                         taxonomy.name_of("category", row.category), row.complaints])
-    return _download(out.getvalue(), f"pengaduan_{query.date_from}_{query.date_to}.csv", "text/csv")
+    rows = [[row.period.isoformat(), row.opd, taxonomy.name_of("opd", row.opd), row.category,
+             taxonomy.name_of("category", row.category), row.complaints] for row in _volume(db, query)]
+    return _csv(["periode_mulai", "opd", "nama_opd", "kategori", "nama_kategori", "jumlah_pengaduan"], rows,
+                f"pengaduan_{query.date_from}_{query.date_to}.csv")
 
 
 @router.get("/statistik/penerimaan.csv")
 def acceptance_csv(request: Request, user: AdminUserDep, db: SessionDep, suggester: SuggesterDep) -> Response:
     """Per period, decisions and per head how many kept the suggestion."""
     query = StatsQuery.parse(request, suggester.taxonomy)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["periode_mulai", "keputusan", *[f"{h}_dipertahankan" for h in HEADS],
-                     *[f"{h}_tingkat_penerimaan" for h in HEADS]])
-    for row in _acceptance(db, query):
-        writer.writerow([row.period.isoformat(), row.decisions, *[row.kept[h] for h in HEADS],
-                         *[f"{row.rate(h):.4f}" for h in HEADS]])
-    return _download(out.getvalue(), f"penerimaan_saran_{query.date_from}_{query.date_to}.csv", "text/csv")
+    header = ["periode_mulai", "keputusan", *[f"{CSV_HEAD_NAMES[h]}_dipertahankan" for h in HEADS],
+              *[f"tingkat_penerimaan_{CSV_HEAD_NAMES[h]}" for h in HEADS]]
+    rows = [[row.period.isoformat(), row.decisions, *[row.kept[h] for h in HEADS],
+             *[_decimal(row.rate(h)) for h in HEADS]] for row in _acceptance(db, query)]
+    return _csv(header, rows, f"penerimaan_saran_{query.date_from}_{query.date_to}.csv")
 
 
 @router.get("/statistik/grafik/{chart_id}.svg")
@@ -208,6 +204,21 @@ def _day(value: str | None, what: str) -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         raise InvalidInputError(f"{what} '{value}' tidak sah: tulis tanggal sebagai YYYY-MM-DD.") from None
+
+
+def _csv(header: list[str], rows: list[list], filename: str) -> Response:
+    """A CSV file as a spreadsheet set to Indonesian reads it: a UTF-8 byte order mark (else Excel guesses
+    another encoding), fields separated by semicolons, since the decimal separator is the comma."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return _download("\ufeff" + out.getvalue(), filename, "text/csv")
+
+
+def _decimal(value: float | None) -> str:
+    """``0.8731`` -> ``"0,8731"`` (four places, decimal comma); empty without a value."""
+    return "" if value is None else f"{value:.4f}".replace(".", ",")
 
 
 def _download(body: str, filename: str, media_type: str) -> Response:
