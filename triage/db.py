@@ -234,7 +234,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A look-up that only reads (execution option read_only, e.g. every request's API key) takes no write
+        # lock: in WAL mode it neither waits for writers nor makes them wait (SQLite's busy wait sleeps 1-100 ms).
+        read_only = connection.get_execution_options().get("read_only", False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
 

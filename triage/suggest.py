@@ -88,8 +88,19 @@ class Suggestion:
         return getattr(self, name)
 
     def to_dict(self) -> dict:
-        """Plain JSON-ready form (the API's and the CLI's)."""
-        data = asdict(self)
+        """Plain JSON-ready form (the API's and the CLI's): the fields as ``dataclasses.asdict`` gives them,
+        and ``needs_review``. Written out: asdict's deep copy of every field cost a tenth of the server's
+        time per complaint."""
+        data: dict = {"model_version": self.model_version}
+        for name in HEADS:
+            head = getattr(self, name)
+            data[name] = {"code": head.code, "name": head.name, "confidence": head.confidence,
+                          "needs_review": head.needs_review,
+                          "alternatives": [{"code": a.code, "name": a.name, "confidence": a.confidence}
+                                           for a in head.alternatives],
+                          "focal_point": asdict(head.focal_point) if head.focal_point is not None else None}
+        data["explanation"] = {name: [{"term": t.term, "weight": t.weight} for t in terms]
+                               for name, terms in self.explanation.items()}
         data["needs_review"] = self.needs_review
         return data
 

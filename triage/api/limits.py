@@ -115,6 +115,7 @@ async def _check_key(scope: Scope) -> JSONResponse | None:
 
     def lookup() -> Caller:
         with sessions() as session:
+            session.connection(execution_options={"read_only": True})  # no write lock for a look-up
             return authenticate(session, token)
 
     try:
