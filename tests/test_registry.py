@@ -54,7 +54,8 @@ def test_saved_model_loads_back_with_its_metadata(registry, tiny_model, taxonomy
     assert meta["version"] == "v1" and meta["deployment"] == "kukar"
     assert meta["taxonomy_sha256"] == taxonomy.hash
     assert meta["libraries"]["scikit-learn"] == library_versions()["scikit-learn"]
-    assert meta["sha256"] == hashlib.sha256((info.path / "model.npz").read_bytes()).hexdigest() and meta["created"]
+    assert meta["sha256"] == hashlib.sha256((info.path / "model.npz").read_bytes()).hexdigest()
+    assert meta["created"]
     assert sorted(p.name for p in info.path.iterdir()) == ["metadata.json", "model.npz", "signature.json"]
     model, loaded = registry.load("v1", taxonomy)
     assert loaded.version == "v1" and loaded.metadata == meta
@@ -164,7 +165,7 @@ def test_a_corrupt_file_is_refused(registry, tiny_model, taxonomy):
 def test_changed_metadata_is_refused(registry, tiny_model, taxonomy):
     info = registry.save(tiny_model, deployment=taxonomy, metadata={"thresholds": {"opd": 0.9}}, version="v1")
     rewrite_metadata(info.path, thresholds={"opd": 0.1})
-    with pytest.raises(ModelIntegrityError, match="signature does not match its metadata.json.*do not serve it"):
+    with pytest.raises(ModelIntegrityError, match="signature does not match its metadata.json.*do not serve"):
         registry.load("v1", taxonomy)
 
 
@@ -219,20 +220,23 @@ def test_a_signed_version_copied_under_another_name_is_refused(registry, tiny_mo
 
 def test_a_model_signed_elsewhere_loads_once_its_public_key_is_trusted(tiny_model, taxonomy, tmp_path):
     line = generate_key(tmp_path / "keys" / "trainer.pem", "trainer@build")
-    trainer = ModelRegistry(tmp_path / "models", keys=ModelKeys(trusted={}, signing_key=tmp_path / "keys" / "trainer.pem"))
+    keys = ModelKeys(trusted={}, signing_key=tmp_path / "keys" / "trainer.pem")
+    trainer = ModelRegistry(tmp_path / "models", keys=keys)
     trainer.save(tiny_model, deployment=taxonomy, metadata={}, version="v1")
     server = Settings(models_dir=tmp_path / "models", signing_key=None)
     with pytest.raises(ModelIntegrityError, match="not trusted here"):
         ModelRegistry.for_settings(server).load("v1", taxonomy)
     (tmp_path / "keys" / "trusted").write_text(f"# the build machine\n{line}\n")
-    trusted = ModelRegistry.for_settings(server.model_copy(update={"trusted_keys": tmp_path / "keys" / "trusted"}))
+    server = server.model_copy(update={"trusted_keys": tmp_path / "keys" / "trusted"})
+    trusted = ModelRegistry.for_settings(server)
     assert trusted.verify("v1") == fingerprint(parse_public_key(line, "test"))
     trusted.load("v1", taxonomy)
 
 
 def test_key_files_inside_the_models_directory_are_refused(tmp_path):
     generate_key(tmp_path / "models" / "key.pem", "")
-    for setting in ({"signing_key": tmp_path / "models" / "key.pem"}, {"trusted_keys": tmp_path / "models" / "key.pem.pub"}):
+    for setting in ({"signing_key": tmp_path / "models" / "key.pem"},
+                    {"trusted_keys": tmp_path / "models" / "key.pem.pub"}):
         with pytest.raises(ModelError, match="inside the models directory"):
             ModelKeys.from_settings(Settings(models_dir=tmp_path / "models", **setting))
 
@@ -338,7 +342,8 @@ def test_convert_asks_for_the_opt_in_then_the_version_serves_without_it(registry
     env = {"TRIAGE_MODELS_DIR": str(registry.root), "TRIAGE_ALLOW_PICKLED_MODELS": "false"}
 
     refused = triage("suggest", "--model", "v1", "jalan rusak", env=env)
-    assert refused.returncode == 2 and refused.stderr.count("\n") == 1 and "triage models convert" in refused.stderr
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1  # one line
+    assert "triage models convert v1 --allow-pickle" in refused.stderr
     without_flag = triage("models", "convert", "v1", env=env)
     assert without_flag.returncode == 2 and "--allow-pickle" in without_flag.stderr
     assert (info.path / "model.pickle").is_file()

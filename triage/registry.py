@@ -261,8 +261,8 @@ class ModelRegistry:
         if not file.is_file() and pickled is not None:
             if not self.allow_pickled:
                 raise ModelError(
-                    f"Model '{version}' is a pickle ({pickled.name}), which can run code when loaded, and pickled "
-                    f"models are not allowed: convert it once with `triage models convert {version} "
+                    f"Model '{version}' is a pickle ({pickled.name}), which can run code when loaded, and "
+                    f"pickled models are not allowed: convert it once with `triage models convert {version} "
                     "--allow-pickle` if you trust its origin, or set TRIAGE_ALLOW_PICKLED_MODELS=true.")
             info = self.info(version)
             self._check_compatible(info, deployment, accept_older_taxonomy)
@@ -290,18 +290,18 @@ class ModelRegistry:
         that signed it. :class:`ModelError` if it is pickled or fails a check."""
         path = self._folder(version)
         if not (path / ARTEFACT).is_file() and any((path / name).is_file() for name in PICKLED):
-            raise ModelError(f"Model '{version}' is a pickle, not signed; convert it with `triage models convert "
-                             f"{version} --allow-pickle` if you trust its origin.")
+            raise ModelError(f"Model '{version}' is a pickle, not signed; convert it with `triage models "
+                             f"convert {version} --allow-pickle` if you trust its origin.")
         return self._verified(version)[2]
 
     # -- checks and files ---------------------------------------------------------------------------
 
     def _verified(self, version: str, deployment: Taxonomy | None = None,
                   accept_older_taxonomy: bool = False) -> tuple[ModelInfo, bytes, str]:
-        """The metadata, model bytes and signing key's fingerprint of signed ``version``, checked in this order: the signature of
-        ``metadata.json`` (nothing the folder holds is believed, or parsed beyond JSON, before it), the
-        version it names, the taxonomy and library versions (if ``deployment`` is given), then the sha256
-        of ``model.npz``'s bytes, which are returned: what is parsed is what was hashed."""
+        """The metadata, model bytes and signing key's fingerprint of signed ``version``, checked in this
+        order: the signature of ``metadata.json`` (nothing else the folder holds is read before it), the
+        version it names, the taxonomy and library versions (if ``deployment`` is given), then the sha256 of
+        ``model.npz``'s bytes, which are returned: what is parsed is what was hashed."""
         path = self._folder(version)
         meta_bytes = (path / "metadata.json").read_bytes()
         signature = path / SIGNATURE_FILE
@@ -309,9 +309,9 @@ class ModelRegistry:
         info = ModelInfo(version=version, path=path, metadata=_metadata(path / "metadata.json", meta_bytes))
         if info.metadata.get("version") != version:
             raise ModelIntegrityError(
-                f"Model folder '{version}' holds the signed metadata of version '{info.metadata.get('version')}': "
-                "a signed model was copied under another name. Restore the folder or use the version under its "
-                "own name.")
+                f"Model folder '{version}' holds the signed metadata of version "
+                f"'{info.metadata.get('version')}': a signed model was copied under another name. Restore the "
+                "folder or use the version under its own name.")
         if deployment is not None:
             self._check_compatible(info, deployment, accept_older_taxonomy)
         file = path / ARTEFACT

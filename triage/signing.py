@@ -36,7 +36,8 @@ if TYPE_CHECKING:
 
     from triage.settings import Settings
 
-RELEASE_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ2rUZ47ienWAVm6xtWjCoIAEhUJQ4pcnqQptnGWN8mh triage release key"
+RELEASE_KEY = ("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ2rUZ47ienWAVm6xtWjCoIAEhUJQ4pcnqQptnGWN8mh "
+               "triage release key")
 """Public half of the key that signs the models shipped with triage (``models/kukar-seed``)."""
 
 SIGNATURE_FILE = "signature.json"
@@ -128,7 +129,8 @@ class ModelKeys:
                 if line.strip() and not line.lstrip().startswith("#"):
                     raw = parse_public_key(line.strip(), f"{path} line {number}")
                     trusted[fingerprint(raw)] = raw
-        return cls(trusted=trusted, signing_key=None if settings.signing_key is None else Path(settings.signing_key))
+        signing_key = None if settings.signing_key is None else Path(settings.signing_key)
+        return cls(trusted=trusted, signing_key=signing_key)
 
     def require_signing_key(self) -> None:
         """:class:`ModelError` unless a private key is configured and readable (checked before long work)."""
@@ -152,8 +154,9 @@ class ModelKeys:
 
         if signature is None:
             raise ModelIntegrityError(
-                f"Model '{version}' is not signed (no {SIGNATURE_FILE}), so it cannot be trusted. Train it again "
-                "with TRIAGE_SIGNING_KEY set, or convert an old pickled version with `triage models convert`.")
+                f"Model '{version}' is not signed (no {SIGNATURE_FILE}), so it cannot be trusted. Train it "
+                "again with TRIAGE_SIGNING_KEY set, or convert an old pickled version with `triage models "
+                "convert`.")
         try:
             document = json.loads(signature)
             key_id, value = document["key"], base64.b64decode(document["signature"], validate=True)
@@ -203,7 +206,8 @@ class ModelKeys:
             data = self.signing_key.read_bytes()
         except OSError as exc:
             raise ModelError(f"TRIAGE_SIGNING_KEY names {self.signing_key}, which cannot be read "
-                             f"({exc.strerror}). Fix the path or create a key with `triage models keygen`.") from None
+                             f"({exc.strerror}). Fix the path or create a key with `triage models "
+                             "keygen`.") from None
         try:
             if data.lstrip().startswith(b"-----BEGIN OPENSSH PRIVATE KEY-----"):
                 key = serialization.load_ssh_private_key(data, password=None)

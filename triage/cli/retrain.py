@@ -170,8 +170,8 @@ def convert(version: Annotated[str, typer.Argument(help="The pickled version to 
              "trust where it came from.")
     registry = ModelRegistry.for_settings(settings)
     info = registry.convert(version)
-    typer.echo(f"converted {version}: {info.path / ARTEFACT} (sha256 {info.metadata['sha256'][:12]}), signed by "
-               f"{registry.verify(version)}")
+    typer.echo(f"converted {version}: {info.path / ARTEFACT} (sha256 {info.metadata['sha256'][:12]}), "
+               f"signed by {registry.verify(version)}")
 
 
 @models_app.command()
