@@ -71,6 +71,19 @@ def test_a_promoted_model_that_cannot_load_leaves_the_old_one_serving(tmp_path):
     assert "sha256" in holder.last_error
 
 
+def test_a_promoted_model_whose_folder_was_changed_after_signing_is_not_swapped_in(tmp_path):
+    root = registry_with_two_models(tmp_path)
+    holder = ModelHolder(root, "kukar", check_seconds=0)
+    holder.get()
+    meta = (root / "kukar-next" / "metadata.json").read_text()
+    (root / "kukar-next" / "metadata.json").write_text(meta.replace('"kukar-next"', '"kukar-next" ', 1))
+
+    ModelRegistry(root).promote("kukar-next")  # as whoever can write the models directory would
+
+    assert holder.get().version == "kukar-seed"
+    assert "signature does not match its metadata.json" in holder.last_error
+
+
 def test_the_api_suggests_with_the_newly_promoted_model(tmp_path, database_url, db):
     from triage.apikeys import create_key
 
