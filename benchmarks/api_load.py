@@ -185,9 +185,20 @@ async def _open_loop(port: int, requests: list[bytes], rate: float, total: int, 
         if delay > 0:
             await asyncio.sleep(delay)
         result.send_lag.append(max(0.0, time.perf_counter() - due))
+        request = requests[i % len(requests)]
         try:
-            connection = idle.pop() if idle else await asyncio.open_connection(HOST, port)
-            status, keep = await asyncio.wait_for(_exchange(*connection, requests[i % len(requests)]), 30)
+            while idle:  # a kept-alive connection the server may have closed meanwhile (its keep-alive timeout)
+                connection = idle.pop()
+                try:
+                    status, keep = await asyncio.wait_for(_exchange(*connection, request), 30)
+                    break
+                except (OSError, asyncio.IncompleteReadError) as exc:
+                    connection[1].close()
+                    if isinstance(exc, asyncio.IncompleteReadError) and exc.partial:
+                        raise
+            else:
+                connection = await asyncio.open_connection(HOST, port)
+                status, keep = await asyncio.wait_for(_exchange(*connection, request), 30)
         except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError, ValueError, IndexError):
             result.errors += 1
             return
