@@ -121,7 +121,7 @@ def test_search_narrows_the_queue_and_a_saved_filter_brings_it_back(live, contex
     assert "Penyaring 'Puskesmas' tersimpan." in page.get_by_role("status").first.inner_text()
 
     page.goto(f"{live.url}/antrean")
-    assert page.locator("table.queue tbody tr").count() == min(len(stored), 25)
+    assert page.locator("table.queue tbody tr").count() == min(len(stored), 50)
     page.locator(".saved").get_by_role("link", name="Puskesmas").click()
     page.wait_for_url(re.compile(r"q=puskesmas"))
     assert page.locator("table.queue tbody tr").count() == len(expected)
@@ -153,7 +153,7 @@ def test_others_see_who_has_a_complaint_open_and_a_late_decision_is_told_what_ha
     # budi corrects it; siti, still on the page she opened before, confirms the suggestion.
     other = "dinsos" if complaint["suggestion"]["opd"]["code"] != "dinsos" else "dishub"
     budi.locator("#koreksi-opd").select_option(other)
-    budi.get_by_role("button", name="Simpan koreksi").click()
+    budi.get_by_role("button", name="Simpan koreksi", exact=True).click()
     budi.wait_for_load_state()
     siti.get_by_role("button", name="Konfirmasi saran").click()
     siti.wait_for_load_state()

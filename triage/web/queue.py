@@ -14,7 +14,7 @@ from triage.errors import InvalidInputError
 from triage.search import words
 from triage.taxonomy import Taxonomy
 
-PAGE_SIZE = 25
+PAGE_SIZE = 50  # the dense queue shows 18 rows a laptop screen; a bulk confirmation takes a page
 NEXT_WINDOW = 200  # how far down the queue "next" looks for the complaint after the current one
 MAX_SKIPPED = NEXT_WINDOW  # complaints a pass remembers as skipped (more would only lengthen the URL)
 _REVIEW = {"ya": True, "tidak": False}
