@@ -86,6 +86,15 @@ def test_ids_beyond_the_id_columns_range_are_refused_on_every_store(client, hand
         assert "complaint_id" in response.text or "tidak ditemukan" in response.json()["message"]
 
 
+@pytest.mark.parametrize("revision", [2**31, 2**63, 2**80])
+def test_an_expected_revision_beyond_the_column_is_refused(client, handler, complaint, db, revision):
+    response = client.post(f"/v1/complaints/{complaint['id']}/decisions",
+                           json=suggested(complaint) | {"expected_revision": revision}, headers=handler.headers)
+
+    assert_refused(response, "expected_revision", "'expected_revision'", "paling banyak")
+    assert db.scalar(select(func.count()).select_from(Decision)) == 0
+
+
 def test_the_largest_id_that_fits_is_an_ordinary_404(client, handler):
     response = client.get(f"/v1/complaints/{2**31 - 1}", headers=handler.headers)
 

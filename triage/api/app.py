@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from triage import __version__
-from triage.api import docs, errors
+from triage.api import docs, errors, openapi
 from triage.api.caching import NoStore
 from triage.api.limits import RequestLimits
 from triage.api.observe import Observe
@@ -65,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(retrain.router)
     install_web(app, settings)  # the handlers' web pages and their static files
     docs.install(app, settings)  # Swagger UI and ReDoc without a CDN
+    openapi.install(app, settings)  # every status, limit and code list in /openapi.json
     app.include_router(metrics.router)
     # Added last, so outermost: every request gets an id, a metric and an access line, refused ones too.
     app.add_middleware(Observe)

@@ -44,6 +44,8 @@ STATUS: list[tuple[type[TriageError], int, str]] = [
 ]
 
 _HTTP_MESSAGES = {
+    400: "Isi permintaan tidak bisa dibaca. Kirim satu objek JSON (UTF-8) dengan header "
+         "'Content-Type: application/json'.",
     404: "Alamat tidak ditemukan. Periksa URL-nya; daftar alamat ada di /docs.",
     405: "Metode HTTP ini tidak didukung untuk alamat ini. Lihat /docs untuk metode yang benar.",
     413: "Permintaan terlalu besar.",

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo
 from pydantic_core import PydanticCustomError
 
-from triage.complaints import EXTERNAL_ID_MAX, check_storable, to_utc
+from triage.complaints import EXTERNAL_ID_MAX, MAX_ID, check_storable, to_utc
 from triage.db import Complaint, Decision
 from triage.errors import InvalidInputError
 from triage.taxonomy import HEADS, Taxonomy
@@ -59,7 +59,7 @@ class DecisionCreate(_In):
     opd: Stored = Field(description="OPD code.")
     maladministration: Stored = Field(description="Maladministration code.")
     note: Stored | None = Field(None, max_length=NOTE_MAX, description="Why, for the next handler.")
-    expected_revision: int | None = Field(None, ge=0, description=(
+    expected_revision: int | None = Field(None, ge=0, le=MAX_ID, description=(
         "The revision count the handler saw (`revisions` of the complaint). If someone decided the complaint "
         "since, nothing is stored and the answer is 409 saying who decided what; omit it to always add a "
         "revision."))
