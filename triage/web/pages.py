@@ -239,15 +239,25 @@ def complaint_page(request: Request, complaint_id: int, user: UserDep, db: Sessi
     taxonomy = suggester.taxonomy
     query = QueueQuery.from_string(request.query_params.get("antrean", ""), taxonomy)
     draft = _draft_of(request)
+    if draft is not None:
+        draft["changed"] = any(code != getattr(complaint, head) for head, code in draft["codes"].items())
     return page(request, "complaint.html", {"user": user, **_complaint_context(db, complaint, suggester),
                                             "draft": draft,
                                             **complaint_context(db, complaint, user),
                                             "query": query,
-                                            "message": DRAFT_MESSAGE if draft else _done_message(request)})
+                                            "message": _draft_message(request) if draft else
+                                            _done_message(request)})
 
 
 DRAFT_MESSAGE = ("Keputusan ini belum tersimpan karena sesi Anda sudah berakhir. Pilihan dan catatan Anda "
                  "ada di bawah: periksa, lalu kirim lagi.")
+CHANGED_MESSAGE = ("Anda mengubah pilihan koreksi lalu menekan Konfirmasi saran, jadi keputusan ini belum "
+                   "tersimpan. Pilihan dan catatan Anda ada di bawah: tekan Simpan perubahan rute untuk "
+                   "menyimpannya, atau kembalikan pilihannya untuk mengonfirmasi saran.")
+
+
+def _draft_message(request: Request) -> str:
+    return CHANGED_MESSAGE if request.query_params.get("sebab") == "ubah" else DRAFT_MESSAGE
 
 
 def _decision_draft(request: Request, form) -> str:
@@ -292,6 +302,13 @@ def decide(request: Request, complaint_id: int, user: PostUserDep, db: SessionDe
     if len(note) > NOTE_MAX:
         raise InvalidInputError(f"Catatan terlalu panjang: {len(note)} karakter, batasnya {NOTE_MAX}.")
     complaint = get_complaint(db, complaint_id)
+    posted = {"category": category, "opd": opd, "maladministration": maladministration}
+    shown = not expected_revision.isdigit() or int(expected_revision) == complaint.revisions
+    if action == "konfirmasi" and shown and any(code and code != getattr(complaint, head)
+                                                for head, code in posted.items()):
+        # The lists were changed but "Konfirmasi saran" was sent: store nothing rather than drop the change.
+        form = {"action": action, "note": note, "antrean": antrean, **posted}
+        return RedirectResponse(_decision_draft(request, form) + "&sebab=ubah", status_code=303)
     if action == "konfirmasi":
         codes = {h: getattr(complaint, f"suggested_{h}") for h in HEADS}
     else:

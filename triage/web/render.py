@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import re
 from collections.abc import Callable, Coroutine
 from datetime import datetime, timezone
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import Any
 from urllib.parse import quote
 
 import jinja2
+import markupsafe
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
@@ -48,6 +50,19 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
+
+
+BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+"""Embeddings, overrides and isolates (LRE RLE PDF LRO RLO, LRI RLI FSI PDI): invisible characters that turn
+text around. A complaint carrying one unterminated (an RLO with no PDF) would reverse the rest of its line."""
+
+
+def shown(value: Any) -> Any:
+    """Every value a template prints, as it is printed: text without bidi controls (the page's own markup,
+    already safe, is left as it is). Right-to-left script still shows right to left."""
+    if isinstance(value, str) and not isinstance(value, markupsafe.Markup):
+        return BIDI_CONTROLS.sub("", value)
+    return value
 
 
 def percent(value: float | None, digits: int = 0) -> str:
@@ -82,7 +97,7 @@ def iso(value: datetime) -> str:
 
 
 def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES_DIR), autoescape=True,
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES_DIR), autoescape=True, finalize=shown,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters.update(percent=percent, confidence=confidence, moment=moment, iso=iso)
     env.globals.update(HEAD_NAMES=HEAD_NAMES, HEAD_NAMES_INLINE=HEAD_NAMES_INLINE,

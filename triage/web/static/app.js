@@ -37,6 +37,9 @@
       return;
     }
     if (!/^[a-z]$/.test(key)) { return; }
+    // A held key repeats, also on the page it opened: only a fresh press acts (holding k confirms one
+    // complaint, the one that was on screen, not the next ones unseen).
+    if (event.repeat) { event.preventDefault(); return; }
     var element = document.querySelector('[data-key="' + key + '"]');
     if (!element) { return; }
     event.preventDefault();
@@ -65,6 +68,25 @@
     // The intake form's "received at" is in the browser's zone.
     document.querySelectorAll('input[name="tz_offset"]').forEach(function (el) {
       el.value = String(new Date().getTimezoneOffset());
+    });
+    // Changed correction lists turn the main button into "Simpan koreksi": pressing it (or k) stores
+    // what is on screen, never the suggestion over a change the handler made.
+    document.querySelectorAll("form.decision").forEach(function (form) {
+      var main = form.querySelector("button.big");
+      var selects = form.querySelectorAll("select[data-current]");
+      if (!main || !selects.length) { return; }
+      var labels = {konfirmasi: main.dataset.labelKonfirmasi, koreksi: main.dataset.labelKoreksi};
+      function update() {
+        var changed = Array.prototype.some.call(selects, function (s) { return s.value !== s.dataset.current; });
+        var action = changed ? "koreksi" : "konfirmasi";
+        if (main.value === action) { return; }
+        main.value = action;
+        main.firstChild.textContent = labels[action] + " ";
+      }
+      selects.forEach(function (s) {
+        s.addEventListener("change", update);
+        s.addEventListener("input", update);
+      });
     });
     // A form marked data-once is sent once: a double click does not record two decisions.
     document.querySelectorAll("form[data-once]").forEach(function (form) {
