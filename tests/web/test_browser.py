@@ -174,12 +174,13 @@ def test_every_page_fits_a_laptop_and_a_phone(live, context_factory):
             assert page.locator("h1").is_visible()
             fits(page, name, size)
             page.screenshot(path=SCREENSHOTS / f"{name}-{size}.png", full_page=True)
-        if viewport is DESKTOP and os.environ.get("TRIAGE_DOCS_SCREENSHOTS"):
+        if os.environ.get("TRIAGE_DOCS_SCREENSHOTS"):  # the README's: queue.png, queue-phone.png, ...
             DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            suffix = "" if viewport is DESKTOP else "-phone"
             for name, path in (("queue", "/antrean"), ("complaint", f"/pengaduan/{complaint_id}")):
                 page.goto(f"{live.url}{path}")
-                page.screenshot(path=DOCS_SCREENSHOTS / f"{name}.png")
-                shrink(DOCS_SCREENSHOTS / f"{name}.png")
+                page.screenshot(path=DOCS_SCREENSHOTS / f"{name}{suffix}.png")
+                shrink(DOCS_SCREENSHOTS / f"{name}{suffix}.png")
     assert len(list(SCREENSHOTS.glob("*.png"))) >= 10
 
 
