@@ -89,13 +89,19 @@ def test_the_api_searches_with_q(client, handler, stored):
     assert "tidak berisi huruf atau angka" in refused.json()["message"]
 
 
-def test_the_migration_indexes_complaints_stored_before_it(tmp_path, suggester):
+def test_the_migration_indexes_complaints_stored_before_it(tmp_path):
     url = f"sqlite:///{tmp_path / 'old.db'}"
     upgrade(url, "0001")
     engine = make_engine(url)
     try:
-        with make_sessions(engine)() as session:
-            enqueue_complaints(session, [(NewComplaint(text=TEXTS["water"]), suggester.suggest(TEXTS["water"]))])
+        with engine.begin() as connection:  # the columns of revision 0001 only: later ones do not exist yet
+            connection.execute(text(
+                "INSERT INTO complaints (text, received_at, created_at, status, revisions, model_version, "
+                "suggestion, needs_review, min_confidence, suggested_category, suggested_opd, "
+                "suggested_maladministration, category_confidence, opd_confidence, maladministration_confidence, "
+                "category, opd, maladministration) VALUES (:text, '2026-11-02 08:00:00', '2026-11-02 08:00:00', "
+                "'pending', 0, 'kukar-seed', '{}', 0, 0.9, 'air_bersih', 'pdam', 'bukan_maladministrasi', "
+                "0.9, 0.9, 0.9, 'air_bersih', 'pdam', 'bukan_maladministrasi')"), {"text": TEXTS["water"]})
         upgrade(url)
         with make_sessions(engine)() as session:
             assert len(found(session, "pdam")) == 1
