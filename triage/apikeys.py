@@ -27,6 +27,8 @@ class Caller:
     key_id: int
     name: str
     role: str
+    opds: tuple[str, ...] = ()
+    """A focal point key's OPD codes: the complaints it may see and follow up (:mod:`triage.lifecycle`)."""
 
     def require(self, role: str) -> None:
         """:class:`ForbiddenError` unless the caller has ``role`` (an admin may do everything)."""
@@ -40,14 +42,22 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def create_key(session: Session, name: str, role: str) -> tuple[ApiKey, str]:
-    """Create key ``name`` with ``role``; returns the stored key and the token (shown only now)."""
+def create_key(session: Session, name: str, role: str, opds: list[str] | tuple[str, ...] = ()) -> tuple[ApiKey, str]:
+    """Create key ``name`` with ``role`` (a ``focal_point`` with its ``opds``, checked against the deployment
+    by the caller); returns the stored key and the token (shown only now)."""
     if role not in ROLES:
         raise InvalidInputError(f"Role '{role}' is not one of {', '.join(ROLES)}. Choose one of them.")
+    if role == "focal_point" and not opds:
+        raise InvalidInputError("A focal_point key needs the OPDs it answers for: add --opd CODE once per OPD, "
+                                "e.g. --opd dinkes --opd rsud.")
+    if role != "focal_point" and opds:
+        raise InvalidInputError(f"Only focal_point keys are scoped to OPDs; a {role} key sees every complaint. "
+                                "Drop --opd or use --role focal_point.")
     if not name.strip():
         raise InvalidInputError("A key needs a name (who or what uses it), e.g. 'siti-dinkes'.")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    key = ApiKey(name=name.strip(), role=role, token_sha256=hash_token(token), prefix=token[:8], created_at=utcnow())
+    key = ApiKey(name=name.strip(), role=role, token_sha256=hash_token(token), prefix=token[:8], created_at=utcnow(),
+                 opds=list(dict.fromkeys(opds)) or None)
     session.add(key)
     try:
         session.commit()
@@ -86,4 +96,4 @@ def authenticate(session: Session, token: str | None) -> Caller:
         raise AuthError("Kunci API tidak dikenal. Periksa kunci yang Anda kirim atau minta kunci baru ke admin.")
     if key.revoked_at is not None:
         raise AuthError(f"Kunci API '{key.name}' sudah dicabut. Minta kunci baru ke admin.")
-    return Caller(key_id=key.id, name=key.name, role=key.role)
+    return Caller(key_id=key.id, name=key.name, role=key.role, opds=tuple(key.opds or ()))

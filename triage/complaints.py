@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from triage.db import CHANNELS, STATUSES, Complaint, utcnow
+from triage.deadlines import Deadlines
 from triage.errors import ConflictError, InvalidInputError, NotFoundError
 from triage.metrics import count_suggestion
 from triage.search import matches
@@ -55,6 +56,12 @@ class ComplaintFilter:
     date_to: date | None = None
     q: str | None = None
     """Words the text must hold (full-text search, :mod:`triage.search`)."""
+    stage: str | None = None
+    """Lifecycle stage (:mod:`triage.lifecycle`)."""
+    overdue: bool | None = None
+    """Past due in the current stage (``True``), or not (``False``)."""
+    opds: tuple[str, ...] | None = None
+    """Only complaints routed to one of these OPDs and past the handlers (a focal point's scope)."""
 
 
 @dataclass(frozen=True)
@@ -249,6 +256,14 @@ def _filtered(query: Select, where: ComplaintFilter) -> Select:
             query = query.where(column == value)
     if where.q is not None and where.q.strip():
         query = query.where(matches(where.q))
+    if where.stage is not None:
+        query = query.where(Complaint.stage == where.stage)
+    if where.opds is not None:
+        query = query.where(Complaint.opd.in_(where.opds),
+                            Complaint.stage.not_in(("received", "returned", "reopened")))
+    if where.overdue is not None:
+        late = (Complaint.due_at <= utcnow()) & Complaint.stage.not_in(("settled", "forwarded", "archived"))
+        query = query.where(late if where.overdue else ~late | Complaint.due_at.is_(None))
     start, end = day_range(where.date_from, where.date_to)
     if start is not None:
         query = query.where(Complaint.received_at >= start)
@@ -260,11 +275,15 @@ def _filtered(query: Select, where: ComplaintFilter) -> Select:
 def _row(new: NewComplaint, suggestion: Suggestion) -> dict[str, Any]:
     heads = {h: suggestion.head(h) for h in HEADS}
     data = suggestion.to_dict()
+    received = to_utc(new.received_at) if new.received_at else utcnow()
     return {
         "external_id": new.external_id,
         "channel": new.channel,
         "text": new.text,
-        "received_at": to_utc(new.received_at) if new.received_at else utcnow(),
+        "received_at": received,
+        "stage": "received",  # the lifecycle (triage/lifecycle.py) starts: due to be routed by the route deadline
+        "stage_at": received,
+        "due_at": Deadlines().due("route", received),  # national calendar; the app recounts with its deployment's
         "created_at": utcnow(),
         "status": "pending",
         "revisions": 0,

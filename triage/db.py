@@ -10,7 +10,10 @@ Tables::
                  indexed copies of its codes, confidences and needs_review; status pending|decided,
                  the current routing (the latest decision, else the suggestion) and the revision count
     decisions    one row per handler decision; (complaint_id, revision) is unique and never updated
-    api_keys     bearer keys: name, role handler|admin, sha256 of the token, revoked_at
+    complaint_events  the lifecycle of each complaint (triage/lifecycle.py): routed, acknowledged, settled,
+                 returned ..., who, when, note, data; appended, never updated. complaints.stage/due_at follow it
+    api_keys     bearer keys: name, role handler|admin|focal_point (with its OPD codes), sha256 of the
+                 token, revoked_at
     web_sessions the web page's signed-in sessions (sha256 of the cookie's nonce, key, expiry): signing out
                  deletes the row, so a copied cookie stops working
     decision_batches  bulk confirmations (who, when, undone when and by whom); decisions.batch_id points here
@@ -38,7 +41,7 @@ from sqlalchemy.types import TypeDecorator
 
 STATUSES: tuple[str, ...] = ("pending", "decided")
 CHANNELS: tuple[str, ...] = ("sms", "web", "wa", "desk", "lapor")
-ROLES: tuple[str, ...] = ("handler", "admin")
+ROLES: tuple[str, ...] = ("handler", "admin", "focal_point")
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -110,6 +113,28 @@ class Complaint(Base):
     opd: Mapped[str] = mapped_column(String(64), index=True)
     maladministration: Mapped[str] = mapped_column(String(64), index=True)
 
+    # Where it is in its lifecycle (triage/lifecycle.py keeps these three; complaint_events says how it got there).
+    stage: Mapped[str] = mapped_column(String(16), default="received", index=True)
+    stage_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+
+
+class ComplaintEvent(Base):
+    """One step of a complaint's lifecycle (routed, acknowledged, settled, returned ...): never updated."""
+
+    __tablename__ = "complaint_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id", ondelete="CASCADE"), index=True)
+    action: Mapped[str] = mapped_column(String(32))
+    stage: Mapped[str] = mapped_column(String(16), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(100))
+    api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id", ondelete="SET NULL"))
+    opd: Mapped[str | None] = mapped_column(String(64), index=True)
+    note: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict | None] = mapped_column(JSONType)
+
 
 class Decision(Base):
     """One handler's confirmation or correction of a complaint's routing (never updated)."""
@@ -144,6 +169,7 @@ class ApiKey(Base):
     role: Mapped[str] = mapped_column(String(16))
     token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
     prefix: Mapped[str] = mapped_column(String(16))
+    opds: Mapped[list | None] = mapped_column(JSONType)  # a focal_point key's OPD codes
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

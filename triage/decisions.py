@@ -20,6 +20,7 @@ from triage.complaints import MAX_ID, check_storable, complaint_not_found, day_r
 from triage.db import STATUSES, Complaint, Decision, utcnow
 from triage.metrics import count_decision
 from triage.errors import ConflictError
+from triage.lifecycle import record_event
 from triage.reports import routed
 from triage.taxonomy import HEADS, Taxonomy
 
@@ -70,6 +71,10 @@ def record_decision(session: Session, taxonomy: Taxonomy, complaint_id: int, *, 
                             decided_by=decider.name, api_key_id=decider.key_id, decided_at=utcnow(),
                             batch_id=batch_id)
         session.add(decision)
+        # The routing is the disposition to the OPD: the lifecycle records it in this transaction (409 if the
+        # complaint is settled, forwarded or archived: it must be reopened first).
+        record_event(session, complaint_id, "route", by=decider, note=note, data={"revision": revision},
+                     commit=False)
         if remember is not None:
             session.flush()
             remember(session, decision)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
@@ -78,6 +79,23 @@ class Settings(BaseSettings):
     retrain_overrule_votes: int = Field(3, description="Similar corrections it takes to overrule a seed complaint.")
     retrain_decision_weight: float = Field(1.0, description="Weight of a handler's decision in training, relative "
                                                            "to a seed complaint's 1.")
+    # The lifecycle after routing (triage/lifecycle.py, triage/deadlines.py, triage/notify.py; docs/lifecycle.md).
+    deadlines: dict[str, str] = Field(default_factory=dict, description="Overrides of the stage deadlines, e.g. "
+                                      "{route: 3 hari kerja, respond: 5 hari kerja, settle: 60 hari} (the defaults).")
+    cuti_bersama: list[date] = Field(default_factory=list, description="The deployment's joint leave days "
+                                                                       "(not working days), besides national holidays.")
+    timezone: str = Field("Asia/Makassar", description="Time zone whose days the deadlines count (WITA for kukar).")
+    public_url: str = Field("http://127.0.0.1:8000", description="Base URL of the service in links sent to focal points.")
+    smtp_host: str = Field("", description="SMTP server that e-mails focal points on disposition; empty: no e-mail.")
+    smtp_port: int = Field(25, description="Port of smtp_host.")
+    smtp_starttls: bool = Field(False, description="Upgrade the SMTP connection with STARTTLS.")
+    smtp_user: str = Field("", description="SMTP login, if the server wants one.")
+    smtp_password: str = Field("", description="SMTP password of smtp_user.")
+    smtp_from: str = Field("triage@localhost", description="Sender address of e-mails to focal points.")
+    webhook_url: str = Field("", description="URL that receives a signed JSON POST on every disposition; empty: none.")
+    webhook_secret: str = Field("", description="Key of the webhook's HMAC-SHA256 signature (X-Triage-Signature).")
+    notify_attempts: int = Field(3, description="Tries per channel (e-mail, webhook) before a failure is recorded.")
+    notify_backoff_seconds: float = Field(2.0, description="Wait before the n-th retry: n times this.")
 
     @model_validator(mode="after")
     def _derive_body_limit(self) -> "Settings":

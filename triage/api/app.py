@@ -17,7 +17,7 @@ from triage.api import docs, errors, openapi
 from triage.api.caching import NoStore
 from triage.api.limits import RequestLimits
 from triage.api.observe import Observe
-from triage.api.routes import complaints, health, metrics, reference, retrain
+from triage.api.routes import complaints, health, lifecycle, metrics, reference, retrain
 from triage.db import make_engine, make_sessions, upgrade
 from triage.serving import ModelHolder
 from triage.settings import Settings, get_settings
@@ -43,9 +43,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await run_in_threadpool(holder.get)
         app.state.settings, app.state.engine = settings, engine
         app.state.sessions, app.state.models = make_sessions(engine), holder
+        notifier = lifecycle.start(app.state.sessions, settings)  # deadlines, and messages to focal points
         try:
             yield
         finally:
+            notifier.close()
             engine.dispose()
 
     # The docs pages are triage's own (api/docs.py): served from the package, behind settings.docs.
@@ -61,6 +63,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(NoStore)  # complaint texts are personal data: no cache may keep API JSON
     app.include_router(health.router)
     app.include_router(complaints.router)
+    app.include_router(lifecycle.router)
+    app.include_router(lifecycle.reports)
     app.include_router(reference.router)
     app.include_router(retrain.router)
     install_web(app, settings)  # the handlers' web pages and their static files

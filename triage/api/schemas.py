@@ -10,8 +10,9 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInf
 from pydantic_core import PydanticCustomError
 
 from triage.complaints import EXTERNAL_ID_MAX, MAX_ID, check_storable, to_utc
-from triage.db import Complaint, Decision
+from triage.db import Complaint, ComplaintEvent, Decision
 from triage.errors import InvalidInputError
+from triage.lifecycle import is_overdue
 from triage.taxonomy import HEADS, Taxonomy
 
 Channel = Literal["sms", "web", "wa", "desk", "lapor"]
@@ -140,6 +141,10 @@ class ComplaintPublic(BaseModel):
     revisions: int = Field(description="How many decisions were made on it.")
     routing: RoutingPublic = Field(description="The routing in force: the latest decision, else the suggestion.")
     suggestion: SuggestionPublic
+    stage: str = Field("received", description="Lifecycle stage (docs/lifecycle.md): received, routed, acknowledged, "
+                                               "in_progress, settled, forwarded, archived, returned, reopened.")
+    due_at: datetime | None = Field(None, description="When the current stage is due (UTC); null once closed.")
+    overdue: bool = Field(False, description="Past due in the current stage.")
 
     @classmethod
     def of(cls, complaint: Complaint) -> ComplaintPublic:
@@ -148,11 +153,34 @@ class ComplaintPublic(BaseModel):
                    status=complaint.status, revisions=complaint.revisions,
                    routing=RoutingPublic(category=complaint.category, opd=complaint.opd,
                                          maladministration=complaint.maladministration),
-                   suggestion=SuggestionPublic.model_validate(complaint.suggestion))
+                   suggestion=SuggestionPublic.model_validate(complaint.suggestion),
+                   stage=complaint.stage, due_at=complaint.due_at, overdue=is_overdue(complaint))
+
+
+class EventPublic(BaseModel):
+    """One step of a complaint's lifecycle."""
+
+    id: int
+    action: str = Field(description="route, acknowledge, progress, settle, return, forward, archive, reopen; "
+                                    "notify for a message to the focal point.")
+    stage: str = Field(description="The stage the complaint was in after it.")
+    at: datetime
+    actor: str = Field(description="Name of the key (or service) that took it.")
+    opd: str | None = Field(description="The OPD the complaint was routed to at the time.")
+    note: str | None
+    data: dict[str, Any] = Field(description="reply (settle), destination (forward), reason and duplicate_of "
+                                             "(archive), revision (route), channel and ok (notify) ...")
+
+    @classmethod
+    def of(cls, event: ComplaintEvent) -> EventPublic:
+        return cls(id=event.id, action=event.action, stage=event.stage, at=event.at, actor=event.actor,
+                   opd=event.opd, note=event.note, data=event.data or {})
 
 
 class ComplaintDetail(ComplaintPublic):
     decisions: list[DecisionPublic] = Field(description="Every decision, oldest first.")
+    timeline: list[EventPublic] = Field(default_factory=list, description="Every lifecycle event, oldest first "
+                                                                           "(received is received_at).")
 
 
 class ComplaintPage(BaseModel):

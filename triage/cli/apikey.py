@@ -14,6 +14,7 @@ from triage.apikeys import create_key, list_keys, revoke_key
 from triage.cli import app
 from triage.db import ROLES, make_engine, make_sessions, upgrade
 from triage.settings import get_settings
+from triage.taxonomy import load_taxonomy
 
 apikey = typer.Typer(help="Create, list and revoke API keys (bearer tokens with a role).", no_args_is_help=True)
 app.add_typer(apikey, name="apikey")
@@ -34,12 +35,17 @@ def _session() -> Iterator[Session]:
 
 @apikey.command("create")
 def create(name: Annotated[str, typer.Option("--name", help="Who or what uses the key, e.g. 'siti-dinkes'.")],
-           role: Annotated[str, typer.Option("--role", help=f"One of: {', '.join(ROLES)}.")] = "handler") -> None:
+           role: Annotated[str, typer.Option("--role", help=f"One of: {', '.join(ROLES)}.")] = "handler",
+           opd: Annotated[list[str] | None, typer.Option("--opd", help="For --role focal_point: an OPD code the key "
+                                                                       "answers for (repeat for several).")] = None
+           ) -> None:
     """Create a key; its token is printed once, as the last line. Only its sha256 is stored."""
+    opds = [load_taxonomy(get_settings().deployment).check("opd", code) for code in opd or []]
     with _session() as session:
-        key, token = create_key(session, name, role)
-    typer.echo(f"created API key '{key.name}' (role {key.role}). Keep the token below; it is not shown again.",
-               err=False)
+        key, token = create_key(session, name, role, opds)
+    scope = f", OPD {', '.join(key.opds)}" if key.opds else ""
+    typer.echo(f"created API key '{key.name}' (role {key.role}{scope}). Keep the token below; it is not shown "
+               "again.", err=False)
     typer.echo(token)
 
 

@@ -89,6 +89,10 @@ def sign_in(request: Request, db: SessionDep, api_key: Annotated[str, Form()] = 
             failures.failed(client)
         error = "Kunci API tidak dikenal atau sudah dicabut. Periksa kuncinya atau minta kunci baru ke admin."
         return _sign_in_page(request, next, error=error, status_code=401)
+    if caller.role == "focal_point":  # the page is the handlers' queue; focal points follow up through the API
+        error = ("Kunci focal point (narahubung OPD) belum bisa masuk ke halaman pengelola pengaduan. Gunakan API "
+                 "/v1/complaints dengan kunci ini (lihat docs/lifecycle.md) atau minta kunci pengelola ke admin.")
+        return _sign_in_page(request, next, error=error, status_code=403)
     settings = request.app.state.settings
     response = RedirectResponse(_local(next), status_code=303)
     set_cookie(request, response, start_session(db, caller.key_id, settings.session_hours * 3600))

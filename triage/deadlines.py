@@ -1,0 +1,164 @@
+"""Deadlines of a complaint's stages, on the Indonesian working calendar.
+
+Three clocks, each "N hari kerja" (working days: Monday to Friday less national holidays and the
+deployment's cuti bersama) or "N hari" (calendar days), configurable per deployment (settings
+``deadlines`` and ``cuti_bersama``):
+
+    clock     runs in stage(s)                          from                 default
+    route     received, returned, reopened              entering the stage   3 hari kerja
+    respond   routed, acknowledged                      the routing          5 hari kerja
+    settle    in_progress                               the routing          60 hari
+
+Where the defaults come from (docs/lifecycle.md has the sources and what could not be verified):
+
+* route, 3 working days: SP4N-LAPOR! verifies a report and forwards it to the responsible body "paling
+  lambat 3 (tiga) hari kerja" (LAPOR! FAQ, blog.lapor.go.id; the LAPOR! app's description by Kantor Staf
+  Presiden).
+* respond, 5 working days: the body (K/L/D) is given "paling lambat 5 hari kerja" for internal
+  coordination and the formulation of its follow-up, posted to the reporter (same LAPOR! sources).
+* settle, 60 days: Perpres 76/2013 on the management of public-service complaints: a complaint is settled
+  at the latest 60 days after its file is complete (the routing is taken as that moment).
+
+A stage's due moment is the end of its last day, in the deployment's time zone: a complaint received on a
+Friday with 3 working days is due at the end of Wednesday (Monday a holiday: Thursday).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import holidays
+
+from triage.errors import InvalidInputError
+
+CLOCKS: tuple[str, ...] = ("route", "respond", "settle")
+DEFAULT_DEADLINES: dict[str, str] = {"route": "3 hari kerja", "respond": "5 hari kerja", "settle": "60 hari"}
+DEFAULT_TIMEZONE = "Asia/Makassar"
+"""WITA: the default deployment (Kutai Kartanegara, Kalimantan Timur) keeps central Indonesian time."""
+
+_SPAN = re.compile(r"^\s*(\d{1,3})\s+hari(\s+kerja)?\s*$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Span:
+    """A deadline's length: ``days`` working days (``working``) or calendar days."""
+
+    days: int
+    working: bool
+
+    @classmethod
+    def parse(cls, text: str, clock: str = "") -> Span:
+        """``"3 hari kerja"`` (working days) or ``"60 hari"`` (calendar days)."""
+        match = _SPAN.match(str(text))
+        if match is None or int(match.group(1)) < 1:
+            raise InvalidInputError(f"Deadline '{clock}': expected 'N hari kerja' (working days) or 'N hari' "
+                                    f"(calendar days) with N >= 1, got {text!r}. Fix the deadlines setting.")
+        return cls(days=int(match.group(1)), working=bool(match.group(2)))
+
+    def __str__(self) -> str:
+        return f"{self.days} hari kerja" if self.working else f"{self.days} hari"
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """Working days in Indonesia: Monday to Friday, less national holidays (the maintained ``holidays``
+    package, country ID) and ``cuti_bersama`` (the joint leave days a deployment lists each year)."""
+
+    cuti_bersama: frozenset[date] = frozenset()
+    zone: str = DEFAULT_TIMEZONE
+
+    def is_working_day(self, day: date) -> bool:
+        return day.weekday() < 5 and day not in _national(day.year) and day not in self.cuti_bersama
+
+    def holiday_name(self, day: date) -> str | None:
+        """The holiday's name (the package's), "cuti bersama", or ``None`` on a normal day."""
+        if day in self.cuti_bersama:
+            return "cuti bersama"
+        return _national(day.year).get(day)
+
+    def local_day(self, moment: datetime) -> date:
+        return moment.astimezone(ZoneInfo(self.zone)).date()
+
+    def last_day(self, start: datetime, span: Span) -> date:
+        """The last day of ``span`` counted from ``start`` (the start's own day is not counted)."""
+        day = self.local_day(start)
+        if not span.working:
+            return day + timedelta(days=span.days)
+        left = span.days
+        while left:
+            day += timedelta(days=1)
+            if self.is_working_day(day):
+                left -= 1
+        return day
+
+    def due(self, start: datetime, span: Span) -> datetime:
+        """The moment ``span`` from ``start`` runs out (the end of its last day, local time), in UTC."""
+        after = self.last_day(start, span) + timedelta(days=1)
+        return datetime.combine(after, time.min, ZoneInfo(self.zone)).astimezone(timezone.utc)
+
+    def working_days_between(self, start: datetime, end: datetime) -> int:
+        """Working days after ``start``'s day up to and including ``end``'s day (0 on the same day)."""
+        day, last, n = self.local_day(start), self.local_day(end), 0
+        while day < last:
+            day += timedelta(days=1)
+            n += self.is_working_day(day)
+        return n
+
+
+@lru_cache(maxsize=64)
+def _national(year: int) -> holidays.HolidayBase:
+    return holidays.country_holidays("ID", years=year)
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    """The three clocks of a deployment and its calendar."""
+
+    spans: Mapping[str, Span] = field(default_factory=lambda: {c: Span.parse(t, c)
+                                                                for c, t in DEFAULT_DEADLINES.items()})
+    calendar: Calendar = Calendar()
+
+    @classmethod
+    def of(cls, deadlines: Mapping[str, str] | None = None, cuti_bersama: Iterable[date] = (),
+           zone: str = DEFAULT_TIMEZONE) -> Deadlines:
+        """From the settings: ``deadlines`` overrides some clocks (``{"settle": "30 hari kerja"}``)."""
+        given = dict(deadlines or {})
+        unknown = sorted(set(given) - set(CLOCKS))
+        if unknown:
+            raise InvalidInputError(f"Unknown deadline {', '.join(unknown)}: the clocks are {', '.join(CLOCKS)}. "
+                                    "Fix the deadlines setting.")
+        spans = {c: Span.parse(given.get(c, DEFAULT_DEADLINES[c]), c) for c in CLOCKS}
+        return cls(spans=spans, calendar=Calendar(frozenset(cuti_bersama), zone))
+
+    @classmethod
+    def from_settings(cls, settings) -> Deadlines:
+        return cls.of(settings.deadlines, settings.cuti_bersama, settings.timezone)
+
+    def due(self, clock: str, start: datetime) -> datetime:
+        return self.calendar.due(start, self.spans[clock])
+
+
+STAGE_CLOCK: dict[str, tuple[str, str]] = {
+    "received": ("route", "stage"),
+    "returned": ("route", "stage"),
+    "reopened": ("route", "stage"),
+    "routed": ("respond", "routing"),
+    "acknowledged": ("respond", "routing"),
+    "in_progress": ("settle", "routing"),
+}
+"""Per open stage, its clock and what the clock runs from: entering the stage, or the last routing."""
+
+
+def due_for(deadlines: Deadlines, stage: str, stage_at: datetime, routed_at: datetime | None) -> datetime | None:
+    """When a complaint that entered ``stage`` at ``stage_at`` (last routed at ``routed_at``) is due; ``None``
+    for closed stages (settled, forwarded, archived)."""
+    if stage not in STAGE_CLOCK:
+        return None
+    clock, anchor = STAGE_CLOCK[stage]
+    start = routed_at if anchor == "routing" and routed_at is not None else stage_at
+    return deadlines.due(clock, start)
