@@ -36,6 +36,17 @@ def test_a_dry_run_trains_and_reports_but_saves_and_promotes_nothing(cli, retrai
     assert reports(settings)[0].with_suffix(".md").read_text().startswith("# Retraining report: kukar")
 
 
+def test_a_dry_run_on_a_database_nobody_created_yet_brings_it_up_to_date_first(cli, retrain_settings, tmp_path,
+                                                                              small_champion, small_corpus_dir):
+    fresh = f"sqlite:///{tmp_path / 'never-served.db'}"
+    settings = retrain_settings(small_champion, small_corpus_dir).model_copy(update={"database_url": fresh})
+
+    done = cli("retrain", "--dry-run", settings=settings)
+
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr and "dry run:" in done.stdout
+
+
 def test_retrain_prints_its_stages_promotes_and_the_models_commands_list_and_roll_back(cli, retrain_settings,
                                                                                         small_champion,
                                                                                         small_corpus_dir):

@@ -50,6 +50,9 @@ def retrain(dry_run: Annotated[bool, typer.Option(
     settings = get_settings()
     if deployment is not None:
         settings = settings.model_copy(update={"deployment": deployment})
+    from triage.db import upgrade
+
+    upgrade(settings.database_url)  # as `triage serve` does: a new or older database is brought up to date
 
     def show(step: Progress) -> None:
         if not quiet:
