@@ -81,6 +81,16 @@ def test_suggestion_has_top3_confidences_review_flag_and_explanation(shipped, ta
     assert suggestion.to_dict()["needs_review"] == suggestion.needs_review
 
 
+def test_explanations_name_words_of_the_text_never_the_masks_standing_for_numbers_or_contacts(shipped):
+    suggestion = shipped.suggest("mau urus akta disuruh bayar 200rb biar cepat, hubungi 081234567890 atau "
+                                 "petugas@contoh.go.id, sudah 3 kali datang 2 minggu")
+
+    terms = [t.term for terms in suggestion.explanation.values() for t in terms]
+
+    assert terms and not [t for t in terms if set(t.split()) & {"xangka", "xtelepon", "xemail", "xnik", "xurl"}]
+    assert all(len(ts) >= 1 for ts in suggestion.explanation.values())
+
+
 def test_vague_texts_are_flagged_for_review(shipped):
     assert shipped.suggest("tolong dibantu pak").needs_review
 

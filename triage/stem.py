@@ -150,3 +150,9 @@ _PREFIX_LENGTHS = _lengths_by(_PREFIXES, lambda prefix: prefix[:2])
 
 
 MASK_TOKENS = frozenset({"xurl", "xemail", "xnik", "xtelepon", "xangka", "xnama", "xalamat"})
+
+
+def is_readable_term(term: str) -> bool:
+    """Whether a stem n-gram means something to a handler: it holds no mask token (``xangka biar`` stands
+    for a number the text had, not for words it shows)."""
+    return MASK_TOKENS.isdisjoint(term.split(" "))

@@ -17,6 +17,7 @@ import numpy as np
 
 from triage.errors import InvalidInputError
 from triage.registry import ModelRegistry
+from triage.stem import is_readable_term
 from triage.taxonomy import HEADS, FocalPoint, Taxonomy, load_taxonomy
 
 TOP_K = 3
@@ -183,9 +184,9 @@ class Suggester:
         columns, values = word_block.indices[start:end], word_block.data[start:end]
         contribution = values * self.model.term_weights(head, code)[columns]
         names = self._word_names()
-        best = np.argsort(-contribution)[:EXPLANATION_TERMS]
+        readable = [i for i in np.argsort(-contribution) if contribution[i] > 0 and is_readable_term(names[columns[i]])]
         return [Term(term=names[columns[i]], weight=round(float(contribution[i]), 4))
-                for i in best if contribution[i] > 0]
+                for i in readable[:EXPLANATION_TERMS]]
 
     def _word_names(self) -> list[str]:
         names = getattr(self, "_names", None)

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from triage.stem import MASK_TOKENS
+from triage.stem import is_readable_term
 
 _WORD = re.compile(r"\w+(?:[-']\w+)*")
 
@@ -64,8 +64,8 @@ def deciding_words(text: str, explanation: Explanation,
 
 
 def _terms(terms: Sequence[Mapping[str, object]]) -> list[tuple[str, ...]]:
-    parts = [tuple(str(term["term"]).split(" ")) for term in terms]
-    return [p for p in parts if not MASK_TOKENS.intersection(p)]
+    # explanations stored before the suggester left mask tokens out may still hold them
+    return [tuple(str(term["term"]).split(" ")) for term in terms if is_readable_term(str(term["term"]))]
 
 
 class _Located:
