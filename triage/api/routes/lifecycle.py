@@ -78,29 +78,11 @@ class MessagePublic(BaseModel):
     whatsapp_url: str = Field(description="https://wa.me/<phone>?text=...: opens WhatsApp with the text filled in.")
 
 
-class OutcomePublic(BaseModel):
-    opd: str | None = Field(description="OPD code; null on the total row.")
-    received: int
-    routed: int
-    in_progress: int
-    settled: int
-    overdue: int
-    forwarded: int
-    archived: int
-    returned: int
-    returned_rate: float | None
-    hours_to_route_median: float | None
-    hours_to_route_p90: float | None
-    days_to_settle_median: float | None
-    days_to_settle_p90: float | None
-    settled_on_time: float | None
-
-
 class OutcomeReport(BaseModel):
     date_from: date | None
     date_to: date | None
     as_of: datetime
-    rows: list[OutcomePublic] = Field(description="One row per OPD, then the total (opd null).")
+    rows: list[OutcomeRow] = Field(description="One row per OPD, then the total (opd null); see triage/outcomes.py.")
 
 
 @router.post("/{complaint_id}/events", status_code=status.HTTP_201_CREATED, response_model=StageChange,
@@ -148,9 +130,4 @@ def outcome_report(session: SessionDep, caller: CallerDep, suggester: SuggesterD
         filename = f"laporan-pengaduan-{date_from or 'awal'}-{date_to or 'akhir'}.csv"
         return Response(to_csv(rows, names).encode("utf-8"), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{filename}"'})
-    return OutcomeReport(date_from=date_from, date_to=date_to, as_of=as_of,
-                         rows=[OutcomePublic(**_fields(r)) for r in rows])
-
-
-def _fields(row: OutcomeRow) -> dict:
-    return {k: getattr(row, k) for k in OutcomePublic.model_fields}
+    return OutcomeReport(date_from=date_from, date_to=date_to, as_of=as_of, rows=rows)
