@@ -15,7 +15,10 @@ deleted, so the audit trail stays what happened):
 * a complaint that was pending before the batch is pending again: its routing returns to the suggestion
   and its status to ``pending``. No revision can say "not decided", so none is added; the batch's decision
   stays in the history, and the batch records when and by whom it was undone (the page marks those
-  decisions "dibatalkan"). Retraining does not learn from it: it takes only decided complaints.
+  decisions "dibatalkan"). Retraining does not learn from it: it takes only decided complaints. Its routing
+  is taken back as an ``unroute`` step of its lifecycle (:func:`triage.lifecycle.record_event`): it waits
+  in the stage it had before the batch, with that stage's deadline. A complaint the OPD acknowledged
+  meanwhile is left as it is, and reported.
 * a complaint someone decided again after the batch is left as that person decided it, and reported.
 """
 
@@ -30,6 +33,7 @@ from sqlalchemy.orm import Session
 from triage.db import Complaint, Decision, DecisionBatch, utcnow
 from triage.decisions import Decider, record_decision
 from triage.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
+from triage.lifecycle import STAGE_NAMES, record_event
 from triage.taxonomy import HEADS, Taxonomy
 
 MAX_BATCH = 200
@@ -136,9 +140,15 @@ def undo_batch(session: Session, taxonomy: Taxonomy, batch_id: int, decider: Dec
             back = (update(Complaint)
                     .where(Complaint.id == decision.complaint_id, Complaint.revisions == decision.revision)
                     .values(status="pending", **{h: getattr(Complaint, f"suggested_{h}") for h in HEADS}))
-            if session.execute(back).rowcount != 1:
+            try:
+                if session.execute(back).rowcount != 1:
+                    raise ConflictError("moved on")
+                # the routing is taken back too: an event, the complaint back in its stage before the batch
+                record_event(session, decision.complaint_id, "unroute", by=decider, commit=False,
+                             note=f"Membatalkan konfirmasi massal #{batch_id}", data={"batch_id": batch_id})
+            except ConflictError:  # decided again, or already acknowledged by the OPD: left as it is
                 session.rollback()
-                result.left[decision.complaint_id] = _moved_on(session, decision.complaint_id)
+                result.left[decision.complaint_id] = _moved_on(session, decision.complaint_id, batch_id)
                 session.rollback()
                 continue
             session.commit()
@@ -155,9 +165,12 @@ def undone_batches(session: Session, batch_ids: Iterable[int | None]) -> dict[in
                                                                           DecisionBatch.undone_at.is_not(None)))}
 
 
-def _moved_on(session: Session, complaint_id: int) -> str:
+def _moved_on(session: Session, complaint_id: int, batch_id: int | None = None) -> str:
     latest = session.scalar(select(Decision).where(Decision.complaint_id == complaint_id)
                             .order_by(Decision.revision.desc()).limit(1))
     if latest is None:
         return "berubah sejak ditampilkan"
+    if batch_id is not None and latest.batch_id == batch_id:  # still the batch's routing: the OPD moved on
+        stage = session.scalar(select(Complaint.stage).where(Complaint.id == complaint_id))
+        return f"sudah ditindaklanjuti OPD (status '{STAGE_NAMES.get(stage, stage)}')"
     return f"sudah diputuskan oleh {latest.decided_by} (revisi {latest.revision})"

@@ -35,6 +35,8 @@ STAGES: tuple[str, ...] = ("received", "routed", "acknowledged", "in_progress", 
                            "returned", "reopened")
 CLOSED: tuple[str, ...] = ("settled", "forwarded", "archived")
 OPEN: tuple[str, ...] = tuple(s for s in STAGES if s not in CLOSED)
+TO_ROUTE: tuple[str, ...] = ("received", "returned", "reopened")
+"""Stages in which the complaint waits for a handler's routing (the handlers' pending queue)."""
 AT_OPD: tuple[str, ...] = ("routed", "acknowledged", "in_progress")
 """Stages in which the complaint is with the OPD it was routed to (what its focal point sees, with the
 closed stages it reached from there)."""
@@ -59,7 +61,8 @@ class Transition:
 
 
 TRANSITIONS: dict[str, Transition] = {
-    "route": Transition("routed", ("received", "returned", "reopened", *AT_OPD), ("handler",), "disposisi"),
+    "route": Transition("routed", (*TO_ROUTE, *AT_OPD), ("handler",), "disposisi"),
+    "unroute": Transition("received", ("routed",), ("handler",), "batalkan disposisi"),
     "acknowledge": Transition("acknowledged", ("routed",), ("focal_point",), "terima"),
     "progress": Transition("in_progress", AT_OPD, ("focal_point",), "catat tindak lanjut"),
     "settle": Transition("settled", AT_OPD, ("focal_point",), "selesaikan"),
@@ -68,7 +71,10 @@ TRANSITIONS: dict[str, Transition] = {
     "archive": Transition("archived", OPEN, ("handler",), "arsipkan"),
     "reopen": Transition("reopened", CLOSED, ("handler",), "buka kembali"),
 }
-"""Every allowed transition, in one table: action -> (target stage, source stages, roles)."""
+"""Every allowed transition, in one table: action -> (target stage, source stages, roles). ``unroute`` takes
+back a routing the OPD has not acknowledged yet (undoing a bulk confirmation, :mod:`triage.bulk`): the
+complaint goes back to the stage it had before that routing (``received``, ``returned`` or ``reopened``),
+with that stage's clock."""
 ACTIONS: tuple[str, ...] = tuple(TRANSITIONS)
 NOTIFY = "notify"
 """Action of the events that record a message to a focal point (the stage does not change)."""
@@ -122,13 +128,17 @@ def record_event(session: Session, complaint_id: int, action: str, *, by: Any, n
             routed_at = session.scalar(select(ComplaintEvent.at).where(ComplaintEvent.complaint_id == complaint_id,
                                                                        ComplaintEvent.action == "route")
                                        .order_by(ComplaintEvent.id.desc()).limit(1))
-        if complaint.stage != transition.stage or action == "route" or complaint.stage_at is None:
-            complaint.stage_at = now
-        complaint.stage = transition.stage
-        complaint.due_at = due_for(deadlines, transition.stage, complaint.stage_at, routed_at)
+        if action == "unroute":
+            stage, stage_at = _before_routing(session, complaint)
+            complaint.stage, complaint.stage_at = stage, stage_at
+        else:
+            if complaint.stage != transition.stage or action == "route" or complaint.stage_at is None:
+                complaint.stage_at = now
+            complaint.stage = transition.stage
+        complaint.due_at = due_for(deadlines, complaint.stage, complaint.stage_at, routed_at)
         if action == "return":
             complaint.status = "pending"  # back to the handlers' queue; the wrong routing is no longer a label
-        event = ComplaintEvent(complaint_id=complaint_id, action=action, stage=transition.stage, at=now,
+        event = ComplaintEvent(complaint_id=complaint_id, action=action, stage=complaint.stage, at=now,
                                actor=by.name, api_key_id=getattr(by, "key_id", None), opd=complaint.opd,
                                note=note, data=data or None)
         session.add(event)
@@ -141,6 +151,21 @@ def record_event(session: Session, complaint_id: int, action: str, *, by: Any, n
             session.rollback()
         raise
     return event
+
+
+def _before_routing(session: Session, complaint: Complaint) -> tuple[str, datetime]:
+    """The stage ``complaint`` had before its latest routing, and since when (``received`` since its
+    ``received_at`` when nothing came before)."""
+    latest = session.scalar(select(ComplaintEvent.id).where(ComplaintEvent.complaint_id == complaint.id,
+                                                            ComplaintEvent.action == "route")
+                            .order_by(ComplaintEvent.id.desc()).limit(1))
+    before = session.execute(select(ComplaintEvent.stage, ComplaintEvent.at)
+                             .where(ComplaintEvent.complaint_id == complaint.id, ComplaintEvent.id < (latest or 0),
+                                    ComplaintEvent.action != NOTIFY)
+                             .order_by(ComplaintEvent.id.desc()).limit(1)).first()
+    if before is None or before.stage not in TO_ROUTE:
+        return "received", complaint.received_at
+    return before.stage, before.at
 
 
 def _notice(session: Session, complaint_id: int, by: Any, data: dict[str, Any], now: datetime) -> ComplaintEvent:
@@ -160,7 +185,7 @@ def check_may(caller: Any, complaint: Complaint, action: str | None = None) -> N
     role = caller.role
     if role == "focal_point":
         opds = tuple(getattr(caller, "opds", ()) or ())
-        if complaint.opd not in opds or (complaint.stage in ("received", "returned", "reopened")):
+        if complaint.opd not in opds or complaint.stage in TO_ROUTE:
             raise ForbiddenError(f"Pengaduan #{complaint.id} tidak didisposisikan ke OPD Anda "
                                  f"({', '.join(opds) or 'tidak ada'}); kunci '{caller.name}' hanya boleh membuka "
                                  "dan menindaklanjuti pengaduan yang didisposisikan ke OPD itu.")

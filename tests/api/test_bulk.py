@@ -12,8 +12,10 @@ from sqlalchemy import select
 from triage.bulk import confirm_in_bulk, undo_batch, undone_batches
 from triage.complaints import NewComplaint, enqueue_complaints
 from triage.db import ApiKey, Complaint, DecisionBatch, utcnow
+from triage.deadlines import Deadlines
 from triage.decisions import Decider, history, latest_decisions, record_decision
 from triage.errors import ConflictError, ForbiddenError
+from triage.lifecycle import record_event, timeline
 from triage.presence import EXPIRES_SECONDS, mark_closed, mark_open, open_by_others
 from triage.settings import PROJECT_ROOT
 from triage.suggest import Suggester
@@ -196,3 +198,25 @@ def test_the_api_answers_409_when_expected_revision_is_stale(client, handler, ad
     assert overwrite.status_code == 201 and overwrite.json()["revision"] == 2
     without = client.post(url, json=routing, headers=handler.headers)  # no expected_revision: always a revision
     assert without.status_code == 201 and without.json()["revision"] == 3
+
+
+def test_undo_takes_the_routing_back_as_a_lifecycle_step_and_spares_what_the_opd_acknowledged(db, taxonomy, stored):
+    first, second, *_ = stored["sure"]
+    batch = confirm_in_bulk(db, taxonomy, [(first, 0), (second, 0)], SITI).batch_id
+    for complaint_id in (first, second):
+        assert db.get(Complaint, complaint_id).stage == "routed"
+    record_event(db, second, "acknowledge", by=BUDI)  # the OPD took it up meanwhile
+
+    undone = undo_batch(db, taxonomy, batch, SITI)
+
+    assert undone.done == [first]
+    assert undone.left == {second: "sudah ditindaklanjuti OPD (status 'Diterima OPD')"}
+    db.expire_all()
+    back = db.get(Complaint, first)
+    assert (back.status, back.stage, back.stage_at) == ("pending", "received", back.received_at)
+    assert back.due_at == Deadlines().due("route", back.received_at)  # the clock of its stage before the batch
+    steps = [(e.action, e.stage, e.actor) for e in timeline(db, first)]
+    assert steps == [("route", "routed", "siti"), ("unroute", "received", "siti")]
+    assert timeline(db, first)[-1].data == {"batch_id": batch}
+    kept = db.get(Complaint, second)
+    assert (kept.status, kept.stage) == ("decided", "acknowledged")
