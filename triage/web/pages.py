@@ -264,11 +264,25 @@ def _draft_message(request: Request) -> str:
     return CHANGED_MESSAGE if request.query_params.get("sebab") == "ubah" else DRAFT_MESSAGE
 
 
+def _picked(value: str) -> tuple[str, str]:
+    """The head and code of an alternative's "Pilih" button (``opd:dinsos``)."""
+    head, _, code = value.partition(":")
+    if head not in HEADS or not code:
+        raise InvalidInputError(f"Pilihan alternatif '{value[:40]}' tidak sah: harus bagian dan kodenya, "
+                                "misalnya opd:dinsos. Muat ulang halaman pengaduan.")
+    return head, code
+
+
 def _decision_draft(request: Request, form) -> str:
     """Where a decision sent after the session ended waits to be sent again: its complaint's page with the
     action, the chosen codes and the note in the URL (``draf``)."""
-    fields = {"antrean": str(form.get("antrean", "")), "draf": str(form.get("action", "")) or "konfirmasi",
-              **{h: str(form.get(h, "")) for h in HEADS}, "catatan": str(form.get("note", ""))[:NOTE_MAX]}
+    codes = {h: str(form.get(h, "")) for h in HEADS}
+    action = str(form.get("action", "")) or "konfirmasi"
+    if form.get("pilih"):
+        head, code = _picked(str(form.get("pilih")))
+        action, codes[head] = "koreksi", code
+    fields = {"antrean": str(form.get("antrean", "")), "draf": action,
+              **codes, "catatan": str(form.get("note", ""))[:NOTE_MAX]}
     kept = {name: value for name, value in fields.items() if value}
     return f"/pengaduan/{request.path_params['complaint_id']}" + _query(kept)
 
@@ -296,11 +310,15 @@ def decide(request: Request, complaint_id: int, user: PostUserDep, db: SessionDe
            action: Annotated[str, Form()] = "", category: Annotated[str, Form()] = "",
            opd: Annotated[str, Form()] = "", maladministration: Annotated[str, Form()] = "",
            note: Annotated[str, Form()] = "", antrean: Annotated[str, Form()] = "",
-           expected_revision: Annotated[str, Form()] = "") -> Response:
+           expected_revision: Annotated[str, Form()] = "", pilih: Annotated[str, Form()] = "") -> Response:
     """Confirm the suggestion (``action=konfirmasi``) or correct it with the chosen codes (``koreksi``), then
-    go on to the next complaint of the queue."""
+    go on to the next complaint of the queue. ``pilih`` (``<head>:<code>``, an alternative's "Pilih" button)
+    corrects with that code for that head and the correction lists' codes for the others."""
     taxonomy = suggester.taxonomy
     query = QueueQuery.from_string(antrean, taxonomy)
+    picked = dict([_picked(pilih)]) if pilih else {}
+    if picked:
+        action = "koreksi"
     if action not in ACTIONS:
         raise InvalidInputError("Pilih Konfirmasi atau Simpan koreksi.")
     if len(note) > NOTE_MAX:
@@ -316,7 +334,7 @@ def decide(request: Request, complaint_id: int, user: PostUserDep, db: SessionDe
     if action == "konfirmasi":
         codes = {h: getattr(complaint, f"suggested_{h}") for h in HEADS}
     else:
-        codes = {"category": category, "opd": opd, "maladministration": maladministration}
+        codes = {"category": category, "opd": opd, "maladministration": maladministration} | picked
     try:
         record_decision(db, taxonomy, complaint_id, **codes, note=note.strip() or None,
                         decider=Decider(name=user.caller.name, key_id=user.caller.key_id),
@@ -336,7 +354,7 @@ def _go_on(db, query: QueueQuery, complaint_id: int, action: str | None) -> Resp
     following = next_in_queue(db, query, complaint_id)
     done = {"selesai": str(complaint_id), "aksi": action} if action else {}
     if following is None:
-        params = replace(query, page=1, skipped=()).params() | (done or {"habis": "1"})  # the pass is over
+        params = replace(query, page=1, skipped=(), unticked=()).params() | (done or {"habis": "1"})  # pass over
         return RedirectResponse("/antrean" + _query(params), status_code=303)
     queue_string = query.string(page=1)
     params = ({"antrean": queue_string} if queue_string else {}) | done

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from urllib.parse import parse_qsl, urlencode
 
@@ -36,6 +36,10 @@ class QueueQuery:
     skipped: tuple[int, ...] = ()
     """Complaints skipped in this pass through the queue ("Lewati"): "next" passes them by until the handler
     starts a new pass from the queue's filters (URL parameter ``lewati``, ids joined by commas)."""
+    unticked: tuple[int, ...] = ()
+    """Confident complaints the handler left unticked in a bulk confirmation of this pass: "Pilih semua yang
+    yakin" leaves them unticked, so a wrong suggestion is set aside once, not at every batch (URL parameter
+    ``lepas``, ids joined by commas). They stay in the queue to be corrected one by one."""
 
     @classmethod
     def parse(cls, params: Mapping[str, str], taxonomy: Taxonomy) -> QueueQuery:
@@ -62,17 +66,15 @@ class QueueQuery:
             page = max(1, int(params.get("hal") or 1))
         except ValueError:
             raise InvalidInputError("Nomor halaman harus bilangan bulat, misalnya 2.") from None
-        skipped = [part for part in (params.get("lewati") or "").split(",") if part.strip()]
-        if not all(part.strip().isdigit() for part in skipped):
-            raise InvalidInputError("Daftar pengaduan yang dilewati tidak sah: harus nomor pengaduan dipisah "
-                                    "koma, misalnya 62,61. Buka antrean dari menu untuk mulai lagi.")
+        skipped = complaint_ids(params.get("lewati"), "yang dilewati")
+        unticked = complaint_ids(params.get("lepas"), "yang tidak dicentang")
         return cls(status=None if status == "semua" else status,
                    opd=pick("opd", taxonomy.labels["opd"], "OPD"),
                    category=pick("kategori", taxonomy.labels["category"], "Kategori"),
                    channel=pick("kanal", CHANNELS, "Kanal"),
                    needs_review=_REVIEW.get(review),
                    order=pick("urut", ORDERS, "Urutan") or "newest",
-                   page=page, q=_search(params.get("q")), skipped=tuple(dict.fromkeys(int(p) for p in skipped))[-MAX_SKIPPED:])
+                   page=page, q=_search(params.get("q")), skipped=skipped, unticked=unticked)
 
     @classmethod
     def from_string(cls, query_string: str, taxonomy: Taxonomy) -> QueueQuery:
@@ -90,7 +92,8 @@ class QueueQuery:
                   "opd": self.opd, "kategori": self.category, "kanal": self.channel, "tinjau": review,
                   "urut": None if self.order == "newest" else self.order,
                   "hal": str(self.page) if self.page > 1 else None,
-                  "lewati": ",".join(map(str, self.skipped)) or None}
+                  "lewati": ",".join(map(str, self.skipped)) or None,
+                  "lepas": ",".join(map(str, self.unticked)) or None}
         return {k: v for k, v in values.items() if v}
 
     def string(self, **changes) -> str:
@@ -101,9 +104,22 @@ class QueueQuery:
         """This pass with ``complaint_id`` skipped too."""
         return replace(self, skipped=tuple(dict.fromkeys((*self.skipped, complaint_id)))[-MAX_SKIPPED:])
 
+    def leaving_unticked(self, ids: Iterable[int]) -> QueueQuery:
+        """This pass with ``ids`` left unticked too."""
+        return replace(self, unticked=tuple(dict.fromkeys((*self.unticked, *ids)))[-MAX_SKIPPED:])
+
     @property
     def offset(self) -> int:
         return (self.page - 1) * PAGE_SIZE
+
+
+def complaint_ids(value: str | None, what: str) -> tuple[int, ...]:
+    """Complaint ids joined by commas (``lewati``, ``lepas``), the last :data:`MAX_SKIPPED` kept."""
+    parts = [part.strip() for part in (value or "").split(",") if part.strip()]
+    if not all(part.isdigit() for part in parts):
+        raise InvalidInputError(f"Daftar pengaduan {what} tidak sah: harus nomor pengaduan dipisah koma, "
+                                "misalnya 62,61. Buka antrean dari menu untuk mulai lagi.")
+    return tuple(dict.fromkeys(int(p) for p in parts))[-MAX_SKIPPED:]
 
 
 def _search(value: str | None) -> str | None:

@@ -24,7 +24,7 @@ from triage.errors import InvalidInputError
 from triage.presence import HEARTBEAT_SECONDS, mark_open, open_by_others
 from triage.saved_filters import delete_filter, save_filter, saved_filters
 from triage.taxonomy import HEADS, Taxonomy
-from triage.web.queue import QueueQuery
+from triage.web.queue import QueueQuery, complaint_ids
 from triage.web.render import PageRoute
 from triage.web.session import PostUserDep, WebUser
 
@@ -100,8 +100,11 @@ def conflict_context(db: Session, taxonomy: Taxonomy, complaint: Complaint, code
 
 @router.post("/antrean/konfirmasi")
 def bulk_confirm(request: Request, user: PostUserDep, db: SessionDep, suggester: SuggesterDep,
-                 pilih: Annotated[list[str], Form()] = [], antrean: Annotated[str, Form()] = "") -> Response:
-    """Confirm the suggestions of the rows ticked in the queue (``pilih``: ``<id>:<revision seen>``)."""
+                 pilih: Annotated[list[str], Form()] = [], antrean: Annotated[str, Form()] = "",
+                 tampil: Annotated[str, Form()] = "") -> Response:
+    """Confirm the suggestions of the rows ticked in the queue (``pilih``: ``<id>:<revision seen>``). The
+    tickable rows that were shown (``tampil``, ids joined by commas) but left unticked are remembered for
+    the pass (:attr:`QueueQuery.unticked`): selecting all confident rows again leaves them out."""
     query = QueueQuery.from_string(antrean, suggester.taxonomy)
     if not pilih:
         raise InvalidInputError("Belum ada pengaduan yang dipilih. Centang pengaduan yang sarannya sudah "
@@ -113,6 +116,9 @@ def bulk_confirm(request: Request, user: PostUserDep, db: SessionDep, suggester:
             raise InvalidInputError(f"Pilihan '{value[:40]}' tidak sah: harus nomor pengaduan dan revisinya, "
                                     "misalnya 62:0. Muat ulang antreannya.")
         seen.append((int(complaint_id), int(revision)))
+    shown = complaint_ids(tampil, "yang ditampilkan")
+    ticked = {complaint_id for complaint_id, _ in seen}
+    query = query.leaving_unticked(i for i in shown if i not in ticked)
     result = confirm_in_bulk(db, suggester.taxonomy, seen, _decider(user))
     params = {"jumlah": str(len(result.done)), "sisa": _left(result.left)}
     if result.batch_id is not None:
@@ -145,7 +151,7 @@ def save(request: Request, user: PostUserDep, db: SessionDep, suggester: Suggest
          nama: Annotated[str, Form()] = "", antrean: Annotated[str, Form()] = "") -> Response:
     """Save the queue's current filters (``antrean``) under ``nama`` for the signed-in key."""
     query = QueueQuery.from_string(antrean, suggester.taxonomy)
-    normal = query.string(page=1, skipped=())
+    normal = query.string(page=1, skipped=(), unticked=())
     saved = save_filter(db, user.caller.key_id, nama, normal)
     return _back(normal, disimpan=saved.name)
 

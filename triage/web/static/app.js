@@ -5,8 +5,9 @@
 (function () {
   "use strict";
 
-  function isField(el) {
-    return !!el && (el.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName));
+  function isField(el) {  // where a letter typed is text or a choice (a tick box takes no letters)
+    return !!el && (el.isContentEditable || /^(TEXTAREA|SELECT)$/.test(el.tagName) ||
+                    (el.tagName === "INPUT" && !/^(checkbox|radio|button|submit|reset)$/.test(el.type)));
   }
 
   function moveRow(step) {
@@ -36,7 +37,7 @@
       if (help) { event.preventDefault(); help.focus(); help.scrollIntoView(); }
       return;
     }
-    if (!/^[a-z]$/.test(key)) { return; }
+    if (!/^[a-z0-9]$/.test(key)) { return; }
     // A held key repeats, also on the page it opened: only a fresh press acts (holding k confirms one
     // complaint, the one that was on screen, not the next ones unseen).
     if (event.repeat) { event.preventDefault(); return; }
@@ -86,6 +87,14 @@
       selects.forEach(function (s) {
         s.addEventListener("change", update);
         s.addEventListener("input", update);
+        // Enter in a correction list (reached with u / o / m, a code chosen by typing the start of its
+        // name or with the arrow keys) stores what is on screen, as the main button would.
+        s.addEventListener("keydown", function (event) {
+          if (event.key !== "Enter" || event.ctrlKey || event.metaKey || event.altKey || event.repeat) { return; }
+          event.preventDefault();
+          update();
+          form.requestSubmit(main);
+        });
       });
     });
     // A form marked data-once is sent once: a double click does not record two decisions.
@@ -107,29 +116,33 @@
 (function () {
   "use strict";
 
-  function isField(el) {
-    return !!el && (el.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName));
+  function isField(el) {  // where a letter typed is text or a choice (a tick box takes no letters)
+    return !!el && (el.isContentEditable || /^(TEXTAREA|SELECT)$/.test(el.tagName) ||
+                    (el.tagName === "INPUT" && !/^(checkbox|radio|button|submit|reset)$/.test(el.type)));
   }
 
   function bulkForm() {
     var form = document.querySelector("form[data-bulk]");
     if (!form) { return; }
     var boxes = Array.prototype.slice.call(form.querySelectorAll("input[data-confident]"));
+    // Rows left unticked in an earlier batch of this pass are not selected again by "select all".
+    var selectable = boxes.filter(function (box) { return !box.hasAttribute("data-unticked"); });
     var all = form.querySelector("input[data-select-confident]");
     var count = form.querySelector("[data-bulk-count]");
     var submit = form.querySelector("[data-bulk-submit]");
     function update() {
       var n = boxes.filter(function (box) { return box.checked; }).length;
+      var picked = selectable.filter(function (box) { return box.checked; }).length;
       count.textContent = String(n);
       submit.disabled = n === 0;
       if (all) {
-        all.checked = n > 0 && n === boxes.length;
-        all.indeterminate = n > 0 && n < boxes.length;
+        all.checked = picked > 0 && picked === selectable.length;
+        all.indeterminate = n > 0 && !all.checked;
       }
     }
     if (all) {
       all.addEventListener("change", function () {
-        boxes.forEach(function (box) { box.checked = all.checked; });
+        boxes.forEach(function (box) { box.checked = all.checked && selectable.indexOf(box) >= 0; });
         update();
       });
     }
@@ -158,6 +171,13 @@
     if (event.key === "/") {
       var search = document.getElementById("f-q");
       if (search) { event.preventDefault(); search.focus(); search.select(); }
+    } else if (event.key === "a" && !event.repeat) {
+      var all = document.querySelector("input[data-select-confident]");
+      if (all && !all.disabled) {
+        event.preventDefault();
+        all.checked = !all.checked;
+        all.dispatchEvent(new Event("change"));
+      }
     } else if (event.key === "x") {
       var row = document.activeElement && document.activeElement.closest("[data-row]");
       var box = row && row.querySelector("input[data-confident]");
