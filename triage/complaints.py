@@ -58,6 +58,8 @@ class ComplaintFilter:
     """Words the text must hold (full-text search, :mod:`triage.search`)."""
     stage: str | None = None
     """Lifecycle stage (:mod:`triage.lifecycle`)."""
+    stages: tuple[str, ...] | None = None
+    """One of these lifecycle stages (the handlers' pending queue: those waiting to be routed)."""
     overdue: bool | None = None
     """Past due in the current stage (``True``), or not (``False``)."""
     opds: tuple[str, ...] | None = None
@@ -106,12 +108,16 @@ def check_storable(value: str, field: str, max_chars: int | None = None) -> str:
 
 def to_utc(moment: datetime, field: str = "Waktu diterima") -> datetime:
     """``moment`` in UTC (without an offset it is taken to be UTC already); :class:`InvalidInputError` if
-    it falls outside the years 1 to 9999 once in UTC (e.g. 9999-12-31T23:00-05:00)."""
+    its UTC day falls outside the years served (:data:`FIRST_DAY` to :data:`LAST_DAY`, as the date filters):
+    a complaint received in the year 9999 is a typing error, and deadlines counted from it could not be."""
     try:
-        return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+        utc = moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
     except OverflowError:
-        raise InvalidInputError(f"{field} {moment.isoformat()} di luar rentang yang bisa disimpan (tahun 1 "
-                                "sampai 9999 dalam UTC). Periksa tanggal, jam dan zona waktunya.") from None
+        utc = None
+    if utc is None or not FIRST_DAY <= utc.date() <= LAST_DAY:
+        raise InvalidInputError(f"{field} {moment.isoformat()} di luar rentang yang dilayani ({FIRST_DAY} "
+                                f"sampai {LAST_DAY} dalam UTC). Periksa tanggal, jam dan zona waktunya.")
+    return utc
 
 
 def _encodable(text: str) -> bool:
@@ -258,6 +264,8 @@ def _filtered(query: Select, where: ComplaintFilter) -> Select:
         query = query.where(matches(where.q))
     if where.stage is not None:
         query = query.where(Complaint.stage == where.stage)
+    if where.stages is not None:
+        query = query.where(Complaint.stage.in_(where.stages))
     if where.opds is not None:
         query = query.where(Complaint.opd.in_(where.opds),
                             Complaint.stage.not_in(("received", "returned", "reopened")))

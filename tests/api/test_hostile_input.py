@@ -102,8 +102,10 @@ def test_the_largest_id_that_fits_is_an_ordinary_404(client, handler):
     assert "tidak ditemukan" in response.json()["message"]
 
 
-@pytest.mark.parametrize("received_at", ["9999-12-31T23:00:00-05:00", "0001-01-01T01:00:00+05:00"])
-def test_a_received_at_that_leaves_the_calendar_in_utc_is_refused(client, handler, db, received_at):
+@pytest.mark.parametrize("received_at", ["9999-12-31T23:00:00-05:00", "0001-01-01T01:00:00+05:00",
+                                         "2099-12-31T23:00:00-05:00", "2000-01-01T01:00:00+05:00",
+                                         "9999-12-31T23:00:00+05:00"])
+def test_a_received_at_outside_the_years_served_once_in_utc_is_refused(client, handler, db, received_at):
     response = client.post("/v1/complaints", json={"text": "Jalan rusak di Tenggarong", "received_at": received_at},
                            headers=handler.headers)
 
@@ -111,13 +113,14 @@ def test_a_received_at_that_leaves_the_calendar_in_utc_is_refused(client, handle
     assert db.scalar(select(func.count()).select_from(Complaint)) == 0
 
 
-def test_the_edges_of_the_calendar_in_utc_are_stored(client, handler):
-    response = client.post("/v1/complaints", json={"text": "Jalan rusak di Tenggarong",
-                                                   "received_at": "9999-12-31T23:00:00+05:00"},
+@pytest.mark.parametrize("received_at, stored", [("2099-12-31T23:00:00+05:00", "2099-12-31T18:00:00"),
+                                                 ("2000-01-01T01:00:00-05:00", "2000-01-01T06:00:00")])
+def test_the_edges_of_the_years_served_in_utc_are_stored_with_a_deadline(client, handler, received_at, stored):
+    response = client.post("/v1/complaints", json={"text": "Jalan rusak di Tenggarong", "received_at": received_at},
                            headers=handler.headers)
 
     assert response.status_code == 201, response.text
-    assert response.json()["received_at"].startswith("9999-12-31T18:00:00")
+    assert response.json()["received_at"].startswith(stored) and response.json()["due_at"] > received_at[:10]
 
 
 def test_the_store_itself_refuses_what_the_api_refuses(db, shipped):
@@ -128,7 +131,7 @@ def test_the_store_itself_refuses_what_the_api_refuses(db, shipped):
 
     with pytest.raises(InvalidInputError, match="external_id berisi karakter yang tidak sah di posisi 3"):
         create_complaint(db, shipped, "Jalan rusak", external_id="ab\x00")
-    with pytest.raises(InvalidInputError, match="tahun 1 sampai 9999"):
+    with pytest.raises(InvalidInputError, match="2000-01-01 sampai 2099-12-31 dalam UTC"):
         from datetime import datetime, timedelta, timezone
         create_complaint(db, shipped, "Jalan rusak",
                          received_at=datetime(1, 1, 1, 1, tzinfo=timezone(timedelta(hours=10))))

@@ -35,7 +35,7 @@ def _checked_by(check: Callable[..., Any]) -> AfterValidator:
 Stored = Annotated[str, _checked_by(check_storable)]
 """Text both stores keep: no NUL character, no lone UTF-16 surrogate (every text field and text filter)."""
 Moment = Annotated[datetime, _checked_by(to_utc)]
-"""A timestamp that converts to UTC within the years 1 to 9999."""
+"""A timestamp whose UTC day lies in the years served (2000 to 2099, as the date filters)."""
 
 
 class _In(BaseModel):
