@@ -19,8 +19,6 @@ Percentiles are nearest-rank (the value at rank ceil(p * n)), so every figure is
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from collections import defaultdict
 from dataclasses import asdict, dataclass
@@ -33,6 +31,7 @@ from triage.complaints import day_range
 from triage.db import Complaint, ComplaintEvent, utcnow
 from triage.deadlines import Deadlines
 from triage.lifecycle import AT_OPD, CLOSED
+from triage.reports import csv_text, decimal_comma
 
 
 @dataclass(frozen=True)
@@ -147,15 +146,13 @@ CSV_HEADERS: dict[str, str] = {
 
 
 def to_csv(rows: list[OutcomeRow], opd_names: dict[str, str] | None = None) -> str:
-    """The report as CSV text with Indonesian headers, a UTF-8 byte order mark first (Excel opens it right);
-    the total row's OPD reads "Semua OPD", decimals use a point."""
+    """The report as CSV text the way the statistics CSVs are (:func:`triage.reports.csv_text`: Indonesian
+    headers, a UTF-8 byte order mark, semicolons, decimal commas); the total row's OPD reads "Semua OPD"."""
     names = opd_names or {}
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([CSV_HEADERS["opd"], "Nama OPD", *list(CSV_HEADERS.values())[1:]])
+    table = []
     for row in rows:
         values = asdict(row)
         code = values.pop("opd")
-        writer.writerow([code or "Semua OPD", names.get(code, "") if code else "",
-                         *("" if v is None else v for v in values.values())])
-    return "\ufeff" + out.getvalue()
+        table.append([code or "Semua OPD", names.get(code, "") if code else "",
+                      *(decimal_comma(v) if isinstance(v, float) else v for v in values.values())])
+    return csv_text([CSV_HEADERS["opd"], "Nama OPD", *list(CSV_HEADERS.values())[1:]], table)

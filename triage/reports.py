@@ -8,6 +8,8 @@ those of the routing in force, as in :func:`triage.decisions.stats`.
 
 from __future__ import annotations
 
+import csv
+import io
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -139,3 +141,19 @@ def _as_date(value: date | datetime | str) -> date:
     if isinstance(value, date):
         return value
     return date.fromisoformat(str(value)[:10])
+
+
+def csv_text(header: list[str], rows: list[list]) -> str:
+    """A CSV file as a spreadsheet set to Indonesian reads it: a UTF-8 byte order mark (else Excel guesses
+    another encoding), fields separated by semicolons, since the decimal separator is the comma (write
+    decimals with :func:`decimal_comma`)."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return "\ufeff" + out.getvalue()
+
+
+def decimal_comma(value: float | None, places: int = 4) -> str:
+    """``0.8731`` -> ``"0,8731"`` (``places`` places, decimal comma); empty without a value."""
+    return "" if value is None else f"{value:.{places}f}".replace(".", ",")

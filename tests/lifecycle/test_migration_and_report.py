@@ -93,9 +93,9 @@ def test_the_outcome_report_counts_what_happened(client, handler, focal, health_
     assert csv.headers["content-type"].startswith("text/csv")
     assert csv.content.startswith("\ufeff".encode("utf-8"))
     lines = csv.content.decode("utf-8-sig").splitlines()
-    assert lines[0].startswith("Kode OPD,Nama OPD,Diterima,Didisposisikan,Dalam proses,Selesai,Terlambat")
-    assert lines[1].startswith("dpupr,Dinas Pekerjaan Umum dan Penataan Ruang,4,3,1,1,2,0,1,1,")
-    assert lines[2].startswith("Semua OPD,,4,")
+    assert lines[0].startswith("Kode OPD;Nama OPD;Diterima;Didisposisikan;Dalam proses;Selesai;Terlambat")
+    assert lines[1].startswith("dpupr;Dinas Pekerjaan Umum dan Penataan Ruang;4;3;1;1;2;0;1;1;0,3333;2,0000;")
+    assert lines[2].startswith("Semua OPD;;4;")
     mine = client.get("/v1/reports/outcomes", headers=health_focal.headers).json()["rows"]
     assert [r["opd"] for r in mine] == [None] and mine[0]["received"] == 0
     assert date.fromisoformat(report["date_to"]) == date(2026, 3, 31)

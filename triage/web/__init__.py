@@ -31,7 +31,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     worker and kept across restarts)."""
     # Imported here, not at the top: the pages use triage.api's dependencies, and triage.api's create_app
     # calls this function, so a top-level import would be circular.
-    from triage.web import pages, statistics, worklist
+    from triage.web import followup, pages, statistics, worklist
     from triage.web.render import STATIC_DIR, install_error_pages
     from triage.web.session import new_secret
 
@@ -39,5 +39,6 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.include_router(pages.router)
     app.include_router(statistics.router)
     app.include_router(worklist.router)
+    app.include_router(followup.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_error_pages(app)  # an unknown address outside the API is an Indonesian page, not JSON

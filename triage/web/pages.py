@@ -16,10 +16,11 @@ from sqlalchemy import select
 from starlette.responses import RedirectResponse, Response
 
 from triage.api.deps import SessionDep, SettingsDep, SuggesterDep
-from triage.apikeys import authenticate
+from triage.apikeys import Caller, authenticate
 from triage.complaints import ComplaintFilter, create_complaint, get_complaint, list_complaints
 from triage.db import CHANNELS, Complaint
 from triage.decisions import Decider, history, record_decision
+from triage.lifecycle import STAGE_NAMES, TO_ROUTE, is_overdue
 from triage.presence import mark_closed
 from triage.decisions import stats as decision_stats
 from triage.errors import AuthError, ConflictError, ForbiddenError, InvalidInputError
@@ -30,7 +31,9 @@ from triage.web.highlight import deciding_words, highlight
 from triage.web.queue import PAGE_SIZE, QueueQuery, next_in_queue
 from triage.web.render import PageRoute, page, resumes_at
 from triage.web.worklist import complaint_context, conflict_context, queue_context
-from triage.web.session import (ANONYMOUS_SECONDS, PostUserDep, UserDep, WebSession, caller_of, check_csrf,
+from triage.web.followup import FOCAL_PAGES, done_message, lifecycle_context
+from triage.web.session import (ANONYMOUS_SECONDS, MemberDep, PostMemberDep, PostUserDep, UserDep, WebSession,
+                                caller_of, check_csrf, home_of,
                                 clear_cookie, csrf_token, current_session, end_session, secret_of, set_cookie,
                                 start_session)
 
@@ -52,8 +55,9 @@ def home() -> Response:
 def sign_in_form(request: Request, next: str = "/antrean", alasan: str = "", keluar: str = "") -> Response:
     """The sign-in form; a visitor already signed in goes straight on."""
     session = current_session(request)
-    if session is not None and session.key_id is not None and caller_of(request, session.key_id) is not None:
-        return RedirectResponse(_local(next), status_code=303)
+    caller = caller_of(request, session.key_id) if session is not None and session.key_id is not None else None
+    if caller is not None:
+        return RedirectResponse(_landing(caller, next), status_code=303)
     message = None
     if alasan == "dicabut":
         message = "Kunci API Anda sudah dicabut atau dihapus. Masuk lagi dengan kunci yang berlaku."
@@ -89,24 +93,20 @@ def sign_in(request: Request, db: SessionDep, api_key: Annotated[str, Form()] = 
             failures.failed(client)
         error = "Kunci API tidak dikenal atau sudah dicabut. Periksa kuncinya atau minta kunci baru ke admin."
         return _sign_in_page(request, next, error=error, status_code=401)
-    if caller.role == "focal_point":  # the page is the handlers' queue; focal points follow up through the API
-        error = ("Kunci focal point (narahubung OPD) belum bisa masuk ke halaman pengelola pengaduan. Gunakan API "
-                 "/v1/complaints dengan kunci ini (lihat docs/lifecycle.md) atau minta kunci pengelola ke admin.")
-        return _sign_in_page(request, next, error=error, status_code=403)
     settings = request.app.state.settings
-    response = RedirectResponse(_local(next), status_code=303)
+    response = RedirectResponse(_landing(caller, next), status_code=303)
     set_cookie(request, response, start_session(db, caller.key_id, settings.session_hours * 3600))
     return response
 
 
 @router.get("/keluar")
-def sign_out_form(request: Request, user: UserDep) -> Response:
+def sign_out_form(request: Request, user: MemberDep) -> Response:
     """Opening the sign-out address asks first: a link (or a prefetch) never signs anyone out."""
     return page(request, "signout.html", {"user": user})
 
 
 @router.post("/keluar")
-def sign_out(request: Request, user: PostUserDep, db: SessionDep) -> Response:
+def sign_out(request: Request, user: PostMemberDep, db: SessionDep) -> Response:
     """End the session, on the server too (a copy of the cookie stops working)."""
     end_session(db, request)
     response = RedirectResponse("/masuk?keluar=1", status_code=303)
@@ -124,6 +124,15 @@ def _sign_in_page(request: Request, next: str, error: str | None, message: str |
     response = page(request, "signin.html", context, status_code=status_code)
     set_cookie(request, response, session)
     return response
+
+
+def _landing(caller: Caller, target: str) -> str:
+    """Where ``caller`` goes after signing in: ``target``, unless it is a handlers' page and the caller a
+    focal point (whose pages are under /narahubung, and the report)."""
+    target = _local(target)
+    if caller.role == "focal_point" and not target.startswith(FOCAL_PAGES):
+        return home_of(caller)
+    return target
 
 
 def _local(target: str) -> str:
@@ -145,16 +154,23 @@ def queue(request: Request, user: UserDep, db: SessionDep, suggester: SuggesterD
                                    offset=query.offset)
     today = datetime.now(timezone.utc).date()
     counts = {
-        "pending": _count(db, ComplaintFilter(status="pending")),
-        "review": _count(db, ComplaintFilter(status="pending", needs_review=True)),
+        "pending": _count(db, ComplaintFilter(stages=TO_ROUTE)),
+        "review": _count(db, ComplaintFilter(stages=TO_ROUTE, needs_review=True)),
+        "overdue": _count(db, ComplaintFilter(overdue=True)),
         "decided_today": decision_stats(db, today, today)["decisions"],
         "matching": total,
     }
     return page(request, "queue.html", {
         "user": user, "query": query, "items": [_row(c, taxonomy) for c in items], "counts": counts,
-        "options": _options(taxonomy), "channels": CHANNELS, "page_count": max(1, -(-total // PAGE_SIZE)),
+        "options": _options(taxonomy), "channels": CHANNELS, "stages": STAGE_NAMES, "overdue_now": _overdue_now(), "page_count": max(1, -(-total // PAGE_SIZE)),
         "message": _done_message(request), **queue_context(db, user, items, request),
     })
+
+
+def _overdue_now():
+    """Whether a complaint is overdue now (for the queue's marks)."""
+    now = datetime.now(timezone.utc)
+    return lambda complaint: is_overdue(complaint, now)
 
 
 def _count(db, where: ComplaintFilter) -> int:
@@ -175,7 +191,7 @@ def _done_message(request: Request) -> str | None:
         return f"Pengaduan #{done} tersimpan dan sudah diberi saran."
     if request.query_params.get("habis"):
         return "Tidak ada pengaduan berikutnya di antrean ini."
-    return None
+    return done_message(request.query_params)  # a lifecycle step (archived from the queue)
 
 
 # -- a complaint ------------------------------------------------------------------------------------
@@ -248,6 +264,7 @@ def complaint_page(request: Request, complaint_id: int, user: UserDep, db: Sessi
     return page(request, "complaint.html", {"user": user, **_complaint_context(db, complaint, suggester),
                                             "draft": draft,
                                             **complaint_context(db, complaint, user),
+                                            **lifecycle_context(db, complaint, user, request),
                                             "query": query,
                                             "message": _draft_message(request) if draft else
                                             _done_message(request)})

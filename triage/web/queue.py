@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from triage.complaints import ORDERS, ComplaintFilter, list_complaints
 from triage.db import CHANNELS, STATUSES
 from triage.errors import InvalidInputError
+from triage.lifecycle import STAGES, TO_ROUTE
 from triage.search import words
 from triage.taxonomy import Taxonomy
 
@@ -25,6 +26,8 @@ class QueueQuery:
     """What the handler asked the queue for. ``status`` ``None`` shows every complaint."""
 
     status: str | None = "pending"
+    """``pending``: waiting to be routed (lifecycle stages received, returned, reopened), so a complaint
+    archived or forwarded before routing leaves it; ``decided``: routed at least once."""
     opd: str | None = None
     category: str | None = None
     channel: str | None = None
@@ -33,6 +36,10 @@ class QueueQuery:
     page: int = 1
     q: str | None = None
     """Words the complaint's text must hold (full-text search, URL parameter ``q``)."""
+    stage: str | None = None
+    """Lifecycle stage (URL parameter ``tahap``, :data:`triage.lifecycle.STAGES`)."""
+    overdue: bool | None = None
+    """Past due in its stage (URL parameter ``terlambat``: ya / tidak)."""
     skipped: tuple[int, ...] = ()
     """Complaints skipped in this pass through the queue ("Lewati"): "next" passes them by until the handler
     starts a new pass from the queue's filters (URL parameter ``lewati``, ids joined by commas)."""
@@ -74,15 +81,19 @@ class QueueQuery:
                    channel=pick("kanal", CHANNELS, "Kanal"),
                    needs_review=_REVIEW.get(review),
                    order=pick("urut", ORDERS, "Urutan") or "newest",
-                   page=page, q=_search(params.get("q")), skipped=skipped, unticked=unticked)
+                   page=page, q=_search(params.get("q")), skipped=skipped, unticked=unticked,
+                   stage=pick("tahap", STAGES, "Tahap"),
+                   overdue=_REVIEW.get(pick("terlambat", _REVIEW, "Penyaring terlambat") or ""))
 
     @classmethod
     def from_string(cls, query_string: str, taxonomy: Taxonomy) -> QueueQuery:
         return cls.parse(dict(parse_qsl(query_string)), taxonomy)
 
     def filter(self) -> ComplaintFilter:
-        return ComplaintFilter(status=self.status, opd=self.opd, category=self.category, channel=self.channel,
-                               needs_review=self.needs_review, q=self.q)
+        pending = self.status == "pending"
+        return ComplaintFilter(status=None if pending else self.status, stages=TO_ROUTE if pending else None,
+                               opd=self.opd, category=self.category, channel=self.channel,
+                               needs_review=self.needs_review, q=self.q, stage=self.stage, overdue=self.overdue)
 
     def params(self) -> dict[str, str]:
         """URL parameters of the query, defaults left out."""
@@ -90,7 +101,8 @@ class QueueQuery:
         status = "semua" if self.status is None else (None if self.status == "pending" else self.status)
         values = {"q": self.q, "status": status,
                   "opd": self.opd, "kategori": self.category, "kanal": self.channel, "tinjau": review,
-                  "urut": None if self.order == "newest" else self.order,
+                  "urut": None if self.order == "newest" else self.order, "tahap": self.stage,
+                  "terlambat": {True: "ya", False: "tidak"}.get(self.overdue),  # type: ignore[arg-type]
                   "hal": str(self.page) if self.page > 1 else None,
                   "lewati": ",".join(map(str, self.skipped)) or None,
                   "lepas": ",".join(map(str, self.unticked)) or None}

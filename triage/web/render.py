@@ -92,6 +92,11 @@ def moment(value: datetime | None) -> str:
     return value.astimezone(timezone.utc).strftime("%d-%m-%Y %H:%M UTC")
 
 
+def decimal(value: float | None, places: int = 1) -> str:
+    """``2.25`` -> ``"2,2"`` (decimal comma); ``"–"`` without a value."""
+    return "–" if value is None else f"{value:.{places}f}".replace(".", ",")
+
+
 def iso(value: datetime) -> str:
     return value.astimezone(timezone.utc).isoformat(timespec="seconds")
 
@@ -99,7 +104,7 @@ def iso(value: datetime) -> str:
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES_DIR), autoescape=True, finalize=shown,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(percent=percent, confidence=confidence, moment=moment, iso=iso)
+    env.filters.update(percent=percent, confidence=confidence, moment=moment, iso=iso, decimal=decimal)
     env.globals.update(HEAD_NAMES=HEAD_NAMES, HEAD_NAMES_INLINE=HEAD_NAMES_INLINE,
                        CHANNEL_NAMES=CHANNEL_NAMES, STATUS_NAMES=STATUS_NAMES,
                        ORDER_NAMES=ORDER_NAMES)

@@ -153,11 +153,21 @@ def caller_of(request: Request, key_id: int) -> Caller | None:
         live = db.get(WebSignIn, _nonce_hash(session))
         if live is None or live.api_key_id != key_id:
             return None
-        return Caller(key_id=key.id, name=key.name, role=key.role)
+        return Caller(key_id=key.id, name=key.name, role=key.role, opds=tuple(key.opds or ()))
 
 
 def get_user(request: Request) -> WebUser:
-    """The signed-in handler; :class:`SignInRequired` without a valid session or with a revoked key."""
+    """The signed-in handler (or admin); :class:`SignInRequired` without a valid session or with a revoked
+    key, :class:`ForbiddenError` for a focal point (its pages are :mod:`triage.web.followup`'s)."""
+    user = get_member(request)
+    if user.caller.role == "focal_point":
+        raise ForbiddenError("Halaman ini untuk pengelola pengaduan. Sebagai focal point (narahubung OPD), buka "
+                             "halaman Pengaduan OPD di /narahubung.")
+    return user
+
+
+def get_member(request: Request) -> WebUser:
+    """Whoever is signed in, focal points included; :class:`SignInRequired` as :func:`get_user`."""
     session = current_session(request)
     if session is None or session.key_id is None:
         raise SignInRequired("")
@@ -189,6 +199,18 @@ def post_user(request: Request, user: Annotated[WebUser, Depends(get_user)],
     """The signed-in handler of a form post whose CSRF token checks out."""
     check_csrf(request, csrf)
     return user
+
+
+def post_member(request: Request, user: Annotated[WebUser, Depends(get_member)],
+                csrf: Annotated[str, Form()] = "") -> WebUser:
+    """Whoever is signed in, of a form post whose CSRF token checks out."""
+    check_csrf(request, csrf)
+    return user
+
+
+def home_of(caller: Caller) -> str:
+    """Where ``caller`` starts: the focal points' page, or the handlers' queue."""
+    return "/narahubung" if caller.role == "focal_point" else "/antrean"
 
 
 def require_admin(user: Annotated[WebUser, Depends(get_user)]) -> WebUser:
@@ -239,3 +261,5 @@ def _b64(data: bytes) -> str:
 UserDep = Annotated[WebUser, Depends(get_user)]
 PostUserDep = Annotated[WebUser, Depends(post_user)]
 AdminUserDep = Annotated[WebUser, Depends(require_admin)]
+MemberDep = Annotated[WebUser, Depends(get_member)]
+PostMemberDep = Annotated[WebUser, Depends(post_member)]

@@ -3,8 +3,6 @@ handlers keep each head's suggestion, as SVG bar charts ready for a report, with
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
@@ -16,7 +14,8 @@ from starlette.responses import Response
 from triage.api.deps import SessionDep, SuggesterDep
 from triage.decisions import stats as decision_stats
 from triage.errors import InvalidInputError, NotFoundError
-from triage.reports import PERIODS, AcceptanceRow, VolumeRow, acceptance, periods_between, volume
+from triage.reports import (PERIODS, AcceptanceRow, VolumeRow, acceptance, csv_text, decimal_comma, periods_between,
+                            volume)
 from triage.taxonomy import HEADS, Taxonomy
 from triage.web.charts import Chart, columns_chart, rows_chart
 from triage.web.render import HEAD_NAMES, PageRoute, page, templates
@@ -109,7 +108,7 @@ def acceptance_csv(request: Request, user: AdminUserDep, db: SessionDep, suggest
     header = ["periode_mulai", "keputusan", *[f"{CSV_HEAD_NAMES[h]}_dipertahankan" for h in HEADS],
               *[f"tingkat_penerimaan_{CSV_HEAD_NAMES[h]}" for h in HEADS]]
     rows = [[row.period.isoformat(), row.decisions, *[row.kept[h] for h in HEADS],
-             *[_decimal(row.rate(h)) for h in HEADS]] for row in _acceptance(db, query)]
+             *[decimal_comma(row.rate(h)) for h in HEADS]] for row in _acceptance(db, query)]
     return _csv(header, rows, f"penerimaan_saran_{query.date_from}_{query.date_to}.csv")
 
 
@@ -124,7 +123,7 @@ def chart_svg(request: Request, chart_id: str, user: AdminUserDep, db: SessionDe
     if chart_id not in charts:
         raise NotFoundError(f"Grafik '{chart_id}' tidak ada. Pilih salah satu: {', '.join(charts)}.")
     body = templates.get_template("chart.svg.html").render(chart=charts[chart_id], standalone=True)
-    return _download(body, f"{chart_id}_{query.date_from}_{query.date_to}.svg", "image/svg+xml")
+    return download(body, f"{chart_id}_{query.date_from}_{query.date_to}.svg", "image/svg+xml")
 
 
 def _volume(db, query: StatsQuery) -> list[VolumeRow]:
@@ -207,20 +206,10 @@ def _day(value: str | None, what: str) -> date | None:
 
 
 def _csv(header: list[str], rows: list[list], filename: str) -> Response:
-    """A CSV file as a spreadsheet set to Indonesian reads it: a UTF-8 byte order mark (else Excel guesses
-    another encoding), fields separated by semicolons, since the decimal separator is the comma."""
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return _download("\ufeff" + out.getvalue(), filename, "text/csv")
+    return download(csv_text(header, rows), filename, "text/csv")
 
 
-def _decimal(value: float | None) -> str:
-    """``0.8731`` -> ``"0,8731"`` (four places, decimal comma); empty without a value."""
-    return "" if value is None else f"{value:.4f}".replace(".", ",")
-
-
-def _download(body: str, filename: str, media_type: str) -> Response:
+def download(body: str, filename: str, media_type: str) -> Response:
+    """``body`` as a file to save (``filename``)."""
     return Response(body, media_type=f"{media_type}; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
