@@ -254,6 +254,26 @@ def day_range(date_from: date | None, date_to: date | None) -> tuple[datetime | 
     return start, end
 
 
+WAITING_FOR_ROUTING: tuple[str, ...] = ("received", "returned", "reopened")
+"""Lifecycle stages in which a complaint waits for a handler's routing (``triage.lifecycle.TO_ROUTE``)."""
+
+
+def routed_to(opds: tuple[str, ...]):
+    """SQL condition: the complaint is routed to one of ``opds`` (what a focal point of those OPDs may see).
+
+    A routing decision is in force (``status`` decided: a complaint archived or forwarded before any routing
+    keeps only its *suggested* OPD, which its focal point never received) and the complaint is not waiting
+    for a new routing. :func:`is_routed_to` is the same test on a loaded complaint."""
+    return (Complaint.opd.in_(opds) & (Complaint.status == "decided")
+            & Complaint.stage.not_in(WAITING_FOR_ROUTING))
+
+
+def is_routed_to(complaint: Complaint, opds: tuple[str, ...]) -> bool:
+    """:func:`routed_to` on a loaded complaint."""
+    return (complaint.opd in opds and complaint.status == "decided"
+            and complaint.stage not in WAITING_FOR_ROUTING)
+
+
 def _filtered(query: Select, where: ComplaintFilter) -> Select:
     for column, value in ((Complaint.status, where.status), (Complaint.opd, where.opd),
                           (Complaint.category, where.category), (Complaint.channel, where.channel),
@@ -267,8 +287,7 @@ def _filtered(query: Select, where: ComplaintFilter) -> Select:
     if where.stages is not None:
         query = query.where(Complaint.stage.in_(where.stages))
     if where.opds is not None:
-        query = query.where(Complaint.opd.in_(where.opds),
-                            Complaint.stage.not_in(("received", "returned", "reopened")))
+        query = query.where(routed_to(where.opds))
     if where.overdue is not None:
         late = (Complaint.due_at <= utcnow()) & Complaint.stage.not_in(("settled", "forwarded", "archived"))
         query = query.where(late if where.overdue else ~late | Complaint.due_at.is_(None))

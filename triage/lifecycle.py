@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from triage.complaints import MAX_ID, check_storable, complaint_not_found
+from triage.complaints import MAX_ID, WAITING_FOR_ROUTING, check_storable, complaint_not_found, is_routed_to
 from triage.db import Complaint, ComplaintEvent, utcnow
 from triage.deadlines import Deadlines, due_for
 from triage.errors import ConflictError, ForbiddenError, InvalidInputError
@@ -35,7 +35,7 @@ STAGES: tuple[str, ...] = ("received", "routed", "acknowledged", "in_progress", 
                            "returned", "reopened")
 CLOSED: tuple[str, ...] = ("settled", "forwarded", "archived")
 OPEN: tuple[str, ...] = tuple(s for s in STAGES if s not in CLOSED)
-TO_ROUTE: tuple[str, ...] = ("received", "returned", "reopened")
+TO_ROUTE: tuple[str, ...] = WAITING_FOR_ROUTING
 """Stages in which the complaint waits for a handler's routing (the handlers' pending queue)."""
 AT_OPD: tuple[str, ...] = ("routed", "acknowledged", "in_progress")
 """Stages in which the complaint is with the OPD it was routed to (what its focal point sees, with the
@@ -185,7 +185,7 @@ def check_may(caller: Any, complaint: Complaint, action: str | None = None) -> N
     role = caller.role
     if role == "focal_point":
         opds = tuple(getattr(caller, "opds", ()) or ())
-        if complaint.opd not in opds or complaint.stage in TO_ROUTE:
+        if not is_routed_to(complaint, opds):
             raise ForbiddenError(f"Pengaduan #{complaint.id} tidak didisposisikan ke OPD Anda "
                                  f"({', '.join(opds) or 'tidak ada'}); kunci '{caller.name}' hanya boleh membuka "
                                  "dan menindaklanjuti pengaduan yang didisposisikan ke OPD itu.")

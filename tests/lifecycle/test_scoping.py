@@ -63,3 +63,15 @@ def test_triage_apikey_create_makes_a_focal_point_scoped_to_opds(tmp_path):
     unknown = subprocess.run([*run[:-4], "--name", "tono", "--role", "focal_point", "--opd", "dinas-pu2"], env=env,
                              capture_output=True, text=True)
     assert unknown.returncode == 2 and "dinas-pu2" in unknown.stderr
+
+
+def test_a_complaint_archived_or_forwarded_before_any_routing_stays_hidden_from_the_suggested_opds_focal_point(
+        client, handler, focal):
+    spam, elsewhere = intake(client, handler), intake(client, handler)
+    assert client.get(f"/v1/complaints/{spam}", headers=handler.headers).json()["routing"]["opd"] == "dpupr"  # suggested
+    assert step(client, handler, spam, "archive", reason="spam").status_code == 201
+    assert step(client, handler, elsewhere, "forward", destination="Balai Jalan Nasional").status_code == 201
+    assert client.get("/v1/complaints", headers=focal.headers).json()["total"] == 0
+    for complaint_id in (spam, elsewhere):
+        for path in ("", "/events", "/message"):
+            assert client.get(f"/v1/complaints/{complaint_id}{path}", headers=focal.headers).status_code == 403, path
