@@ -102,8 +102,9 @@ def _existing_complaints_enter_the_lifecycle(json) -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('api_keys') as batch:
-        batch.drop_column('opds')
+    # ALTER TABLE ... DROP COLUMN (SQLite 3.35+ too), not a batch: a batch rebuilds api_keys by dropping it,
+    # and with SQLite's foreign keys on that nulls decisions.api_key_id and deletes the idempotency keys.
+    op.drop_column('api_keys', 'opds')
     op.drop_index(op.f('ix_complaints_due_at'), table_name='complaints')
     op.drop_index(op.f('ix_complaints_stage'), table_name='complaints')
     for column in ('due_at', 'stage_at', 'stage'):
