@@ -5,16 +5,15 @@ of the three roles."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from tests.api.conftest import Key, db  # noqa: F401  (db: the API tests' session fixture, used here too)
 from triage.api import create_app
 from triage.apikeys import create_key
-from triage.db import make_engine, make_sessions
 from triage.settings import PROJECT_ROOT, Settings
 
 ROAD = "Jalan poros di Desa Loa Kulu rusak berlubang besar sudah enam bulan tidak diperbaiki Dinas PU."
@@ -50,24 +49,6 @@ def settings(settings_for) -> Settings:
 def client(settings: Settings) -> Iterator[TestClient]:
     with TestClient(create_app(settings)) as client:
         yield client
-
-
-@pytest.fixture
-def db(database_url: str) -> Iterator[Session]:
-    engine = make_engine(database_url)
-    with make_sessions(engine)() as session:
-        yield session
-    engine.dispose()
-
-
-@dataclass(frozen=True)
-class Key:
-    name: str
-    token: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
 
 
 def make_key(db: Session, name: str, role: str, opds: tuple[str, ...] = ()) -> Key:
