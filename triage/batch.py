@@ -58,6 +58,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from triage import lapor
+from triage.deadlines import Deadlines, install
 from triage.errors import ConflictError, DataError
 from triage.registry import ModelRegistry
 from triage.suggest import Suggester, text_problem
@@ -1182,7 +1183,8 @@ class QueueResult:
 
 
 def enqueue(job: BatchJob, database_url: str, *, channel_column: str | None = "channel",
-            received_column: str | None = "received", progress: Progress | None = None) -> QueueResult:
+            received_column: str | None = "received", deadlines: Deadlines | None = None,
+            progress: Progress | None = None) -> QueueResult:
     """Load a finished job's output into the history database as pending complaints with their suggestions.
 
     Idempotent on the id column (stored as ``external_id``): rows stored already are skipped. The suggestion
@@ -1191,7 +1193,9 @@ def enqueue(job: BatchJob, database_url: str, *, channel_column: str | None = "c
     the output has them; an unknown channel or an unreadable date is left empty (and counted). An
     SP4N-LAPOR! export's reports (``job.lapor``) come through the ``lapor`` channel, received at their
     ``Tanggal``/``Waktu Laporan Masuk``; those LAPOR! archived are not queued (:mod:`triage.lapor`).
-    Run :func:`triage.db.upgrade` on ``database_url`` first.
+    ``deadlines``: the deployment's (:meth:`Deadlines.from_settings`), which count each complaint's route
+    deadline as the app does (default: national holidays only). Run :func:`triage.db.upgrade` on
+    ``database_url`` first.
     """
     from triage.complaints import NewComplaint, enqueue_complaints
     from triage.db import make_engine, make_sessions
@@ -1203,7 +1207,10 @@ def enqueue(job: BatchJob, database_url: str, *, channel_column: str | None = "c
     result = QueueResult()
     engine = make_engine(database_url)
     try:
-        with make_sessions(engine)() as session:
+        sessions = make_sessions(engine)
+        if deadlines is not None:
+            install(sessions, deadlines)
+        with sessions() as session:
             for chunk in read_chunks(source):
                 frame = chunk.frame
                 if not len(frame):

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from triage.db import CHANNELS, STATUSES, Complaint, utcnow
-from triage.deadlines import Deadlines
+from triage.deadlines import Deadlines, due_for, of_session
 from triage.errors import ConflictError, InvalidInputError, NotFoundError
 from triage.metrics import count_suggestion
 from triage.search import matches
@@ -142,7 +142,7 @@ def create_complaint(session: Session, suggester: Suggester, text: str, *, exter
                              received_at=to_utc(received_at) if received_at else None)
     _check_channel(channel)
     suggestion = suggester.suggest(text)  # before the transaction: no lock is held while the model works
-    row = Complaint(**_row(complaint, suggestion))
+    row = Complaint(**_row(complaint, suggestion, of_session(session)))
     session.add(row)
     try:
         session.commit()
@@ -170,6 +170,7 @@ def enqueue_complaints(session: Session,
     skipped = 0
     chunk: list[dict[str, Any]] = []
     seen: set[str] = set()
+    deadlines = of_session(session)
 
     def flush() -> None:
         nonlocal skipped
@@ -193,7 +194,7 @@ def enqueue_complaints(session: Session,
                 skipped += 1
                 continue
             seen.add(new.external_id)
-        chunk.append(_row(new, suggestion))
+        chunk.append(_row(new, suggestion, deadlines))
         if len(chunk) >= chunk_size:
             flush()
     flush()
@@ -299,7 +300,8 @@ def _filtered(query: Select, where: ComplaintFilter) -> Select:
     return query
 
 
-def _row(new: NewComplaint, suggestion: Suggestion) -> dict[str, Any]:
+def _row(new: NewComplaint, suggestion: Suggestion, deadlines: Deadlines) -> dict[str, Any]:
+    """The row of a new complaint; its route deadline counted with ``deadlines`` (the deployment's)."""
     heads = {h: suggestion.head(h) for h in HEADS}
     data = suggestion.to_dict()
     received = to_utc(new.received_at) if new.received_at else utcnow()
@@ -310,7 +312,7 @@ def _row(new: NewComplaint, suggestion: Suggestion) -> dict[str, Any]:
         "received_at": received,
         "stage": "received",  # the lifecycle (triage/lifecycle.py) starts: due to be routed by the route deadline
         "stage_at": received,
-        "due_at": Deadlines().due("route", received),  # national calendar; the app recounts with its deployment's
+        "due_at": due_for(deadlines, "received", received, None),
         "created_at": utcnow(),
         "status": "pending",
         "revisions": 0,

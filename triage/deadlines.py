@@ -143,6 +143,18 @@ class Deadlines:
         return self.calendar.due(start, self.spans[clock])
 
 
+def install(sessions, deadlines: Deadlines) -> None:
+    """Make sessions of ``sessions`` (a sessionmaker) count with ``deadlines`` (the deployment's, from its
+    settings): the app does at its start, ``triage batch --to-queue`` before it stores complaints."""
+    sessions.kw["info"] = {**(sessions.kw.get("info") or {}), "deadlines": deadlines}
+
+
+def of_session(session) -> Deadlines:
+    """The deadlines ``session`` counts with: those set on its sessionmaker by :func:`install`, else the defaults
+    (national holidays only)."""
+    return session.info.get("deadlines") or Deadlines()
+
+
 STAGE_CLOCK: dict[str, tuple[str, str]] = {
     "received": ("route", "stage"),
     "returned": ("route", "stage"),

@@ -23,12 +23,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from triage.complaints import MAX_ID, WAITING_FOR_ROUTING, check_storable, complaint_not_found, is_routed_to
 from triage.db import Complaint, ComplaintEvent, utcnow
-from triage.deadlines import Deadlines, due_for
+from triage.deadlines import Deadlines, due_for, of_session
 from triage.errors import ConflictError, ForbiddenError, InvalidInputError
 
 STAGES: tuple[str, ...] = ("received", "routed", "acknowledged", "in_progress", "settled", "forwarded", "archived",
@@ -94,8 +94,8 @@ def record_event(session: Session, complaint_id: int, action: str, *, by: Any, n
     ``by`` has ``name`` and ``key_id``; when it has a ``role`` too (an API key's :class:`~triage.apikeys.Caller`)
     the role and, for a focal point, its OPDs are checked (:class:`ForbiddenError`). :class:`ConflictError` for
     a transition the table does not allow, :class:`InvalidInputError` for a missing reply, destination or
-    reason. ``deadlines``: default the session's (``session.info["deadlines"]``, see :func:`install`), else
-    the defaults. With ``commit=False`` the caller's transaction is used (a routing decision).
+    reason. ``deadlines``: default the session's (:func:`triage.deadlines.of_session`). With ``commit=False``
+    the caller's transaction is used (a routing decision).
     """
     if action == NOTIFY:
         return _notice(session, complaint_id, by, data or {}, now or utcnow())
@@ -111,7 +111,7 @@ def record_event(session: Session, complaint_id: int, action: str, *, by: Any, n
         raise InvalidInputError("Alasan pengembalian (salah disposisi) wajib diisi di 'note': tuliskan mengapa "
                                 "pengaduan ini bukan tugas OPD Anda dan, bila tahu, OPD mana yang tepat.")
     now = now or utcnow()
-    deadlines = deadlines or session.info.get("deadlines") or Deadlines()
+    deadlines = deadlines or of_session(session)
     try:
         complaint = session.scalars(select(Complaint).where(Complaint.id == complaint_id)
                                     .with_for_update()).one_or_none()
@@ -249,23 +249,3 @@ def timeline(session: Session, complaint_id: int) -> list[ComplaintEvent]:
 def is_overdue(complaint: Complaint, now: datetime | None = None) -> bool:
     """Past due in its current stage (closed stages never are)."""
     return complaint.due_at is not None and complaint.stage not in CLOSED and (now or utcnow()) >= complaint.due_at
-
-
-def install(sessions, deadlines: Deadlines) -> None:
-    """Make sessions of ``sessions`` (a sessionmaker) count with ``deadlines`` (the deployment's): in the
-    steps they record, and for the complaints they take in (whose route deadline
-    :mod:`triage.complaints` counted on the national calendar alone)."""
-    info = dict(sessions.kw.get("info") or {})
-    info["deadlines"] = deadlines
-    sessions.kw["info"] = info
-    if not event.contains(sessions, "before_flush", _count_intake):
-        event.listen(sessions, "before_flush", _count_intake)
-
-
-def _count_intake(session: Session, flush_context: Any, instances: Any) -> None:
-    deadlines = session.info.get("deadlines")
-    if deadlines is None:
-        return
-    for obj in session.new:
-        if isinstance(obj, Complaint) and obj.stage == "received" and obj.received_at is not None:
-            obj.due_at = deadlines.due("route", obj.received_at)

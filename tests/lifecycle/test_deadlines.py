@@ -10,7 +10,7 @@ import pytest
 from triage.deadlines import Calendar, Deadlines, Span
 from triage.errors import InvalidInputError
 
-from .conftest import intake, route
+from .conftest import CLINIC, intake, route
 
 WITA = ZoneInfo("Asia/Makassar")
 
@@ -91,3 +91,44 @@ def test_intake_counts_the_route_deadline_with_the_deployments_cuti_bersama(sett
     assert detail["stage"] == "received"
     assert datetime.fromisoformat(detail["due_at"]) == datetime(2026, 3, 21, 0, 0, tzinfo=WITA)
     assert datetime.fromisoformat(detail["due_at"]) - timedelta(days=1) > datetime(2026, 3, 19, tzinfo=WITA)
+
+
+def test_batch_to_queue_counts_the_route_deadline_like_the_api(tmp_path, settings_for, handler, database_url):
+    """A complaint received the day before the deployment's cuti bersama is due on the same day whether it
+    was queued by ``triage batch --to-queue`` or posted through the API: both count with the deployment's
+    calendar (Tue 17: Wed 18 cuti bersama, Thu 19 Nyepi, then Fri 20, Mon 23, Tue 24)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from fastapi.testclient import TestClient
+    from sqlalchemy import select
+
+    from triage.api import create_app
+    from triage.db import Complaint, make_engine, make_sessions
+    from triage.settings import PROJECT_ROOT
+
+    received = datetime(2026, 3, 17, 10, 0, tzinfo=WITA)
+    settings = settings_for(cuti_bersama=[date(2026, 3, 18)])
+    with TestClient(create_app(settings)) as client:
+        posted = intake(client, handler, received_at=received.isoformat())
+        by_api = datetime.fromisoformat(client.get(f"/v1/complaints/{posted}", headers=handler.headers)
+                                        .json()["due_at"])
+    backlog = tmp_path / "backlog.csv"
+    backlog.write_text(f'id,received,text\nB-1,{received.isoformat()},"{CLINIC}"\n', encoding="utf-8")
+    env = {**os.environ, "TRIAGE_DATABASE_URL": database_url, "TRIAGE_DEPLOYMENT": str(settings.deployment),
+           "TRIAGE_MODELS_DIR": str(settings.models_dir), "TRIAGE_CUTI_BERSAMA": json.dumps(["2026-03-18"])}
+    env.pop("TRIAGE_CONFIG", None)
+    done = subprocess.run([sys.executable, "-m", "triage", "batch", str(backlog), "-o", str(tmp_path / "out.csv"),
+                           "--to-queue", "--jobs", "1"], env=env, cwd=PROJECT_ROOT, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "queued 1 complaints" in done.stdout, done.stdout
+    engine = make_engine(database_url)
+    with make_sessions(engine)() as session:
+        queued = session.scalars(select(Complaint).where(Complaint.external_id == "B-1")).one()
+    engine.dispose()
+
+    assert by_api == datetime(2026, 3, 25, 0, 0, tzinfo=WITA)
+    assert queued.due_at.replace(tzinfo=queued.due_at.tzinfo or timezone.utc) == by_api

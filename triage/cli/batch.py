@@ -73,10 +73,12 @@ def batch(input: Input, output: Output, input_format: Format = None, output_form
     typer.echo(_summary(job, summary))
     if to_queue:
         from triage.db import upgrade
+        from triage.deadlines import Deadlines
 
         upgrade(settings.database_url)
         with _bar(summary.classified if show else None, show, "queue") as bar:
-            queued = batch_lib.enqueue(job, settings.database_url, progress=bar.update)
+            queued = batch_lib.enqueue(job, settings.database_url, deadlines=Deadlines.from_settings(settings),
+                                      progress=bar.update)
         notes = []
         if queued.unknown_channels:
             notes.append(f"{queued.unknown_channels} with an unknown channel stored without one")

@@ -20,6 +20,7 @@ from starlette.responses import RedirectResponse, Response
 from triage.api.deps import SessionDep, SuggesterDep
 from triage.complaints import ComplaintFilter, get_complaint, list_complaints
 from triage.db import Complaint, utcnow
+from triage.deadlines import of_session
 from triage.decisions import history
 from triage.errors import ForbiddenError, InvalidInputError
 from triage.lifecycle import (ARCHIVE_REASONS, AT_OPD, CLOSED, STAGE_NAMES, TRANSITIONS, allowed_actions,
@@ -205,7 +206,7 @@ MONTHS = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agust
 def _report(request: Request, user: WebUser, db: Session) -> tuple[date, date, datetime, list]:
     first, last = _month(request.query_params.get("bulan"))
     as_of = utcnow()
-    rows = outcomes(db, first, last, deadlines=db.info.get("deadlines"), as_of=as_of,
+    rows = outcomes(db, first, last, deadlines=of_session(db), as_of=as_of,
                     opds=user.caller.opds if user.caller.role == "focal_point" else None)
     return first, last, as_of, rows
 

@@ -16,8 +16,8 @@ from triage.api.deps import CallerDep, SessionDep, SettingsDep, SuggesterDep
 from triage.api.schemas import ErrorPublic, EventPublic, Stored, _In
 from triage.complaints import MAX_ID, get_complaint
 from triage.db import utcnow
-from triage.deadlines import Deadlines
-from triage.lifecycle import TEXT_MAX, check_may, install, is_overdue, record_event, timeline
+from triage.deadlines import Deadlines, install, of_session
+from triage.lifecycle import TEXT_MAX, check_may, is_overdue, record_event, timeline
 from triage.notify import Notifier, compose
 from triage.outcomes import OutcomeRow, outcomes, to_csv
 from triage.taxonomy import load_taxonomy
@@ -110,7 +110,7 @@ def message(complaint_id: ComplaintId, session: SessionDep, caller: CallerDep, s
     """What the focal point of the complaint's OPD is told: copyable text and a WhatsApp link."""
     complaint = get_complaint(session, complaint_id)
     check_may(caller, complaint)
-    composed = compose(complaint, suggester.taxonomy, settings.public_url, session.info["deadlines"].calendar)
+    composed = compose(complaint, suggester.taxonomy, settings.public_url, of_session(session).calendar)
     return MessagePublic(**{k: getattr(composed, k) for k in MessagePublic.model_fields})
 
 
@@ -123,7 +123,7 @@ def outcome_report(session: SessionDep, caller: CallerDep, suggester: SuggesterD
     """Per OPD: received, routed, in progress, settled, overdue, forwarded, archived, returned; time to route
     and to settle (median, p90); share settled on time. A focal point gets its OPDs only."""
     as_of = utcnow()
-    rows = outcomes(session, date_from, date_to, deadlines=session.info["deadlines"], as_of=as_of,
+    rows = outcomes(session, date_from, date_to, deadlines=of_session(session), as_of=as_of,
                     opds=caller.opds if caller.role == "focal_point" else None)
     if format == "csv":
         names = {code: label.name for code, label in suggester.taxonomy.labels["opd"].items()}
