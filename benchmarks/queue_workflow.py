@@ -1,22 +1,34 @@
-"""A scripted handler works through 100 complaints in chromium: one by one (the flow before the bulk
-confirmation) and then with the dense queue's bulk confirmation, each on a fresh copy of the same queue.
-Prints wall time, clicks and keystrokes of each flow, and the ratio.
+"""A scripted handler works through 100 real complaints in chromium: one by one (the flow before the bulk
+confirmation), with the dense queue's bulk confirmation by mouse, and with bulk confirmation and the
+queue's keys, each on a fresh copy of the same queue. Prints wall time, clicks and keystrokes of each
+flow, and the ratios to one by one.
 
-    .venv/bin/python benchmarks/queue_workflow.py [--n 100]
+    .venv/bin/triage realdata build           # once: evaluation/*.jsonl from ../shared/corpora
+    .venv/bin/python benchmarks/queue_workflow.py [--n 100] [--runs 1] [--seed-split]
 
-What the handler knows: the right routing of every complaint (the labels of the seed test split), so
-every decision it stores is right. What it does:
+Complaints: the first ``--n`` of ``evaluation/surabaya.jsonl`` (real complaints to Surabaya's Media
+Center with the OPD they were dispositioned to, mapped onto kukar OPDs; evaluation only, never
+committed) when it exists, else the seed test split ``training_data/kukar/test.jsonl``; the script says
+which. What the handler knows: the right OPD of every real complaint (its other heads: the suggestion
+is kept, as a busy handler does), or all three heads of a seed complaint; every decision it stores is
+right by that. What it does:
 
-* **one by one**: open the first complaint of the queue (a click); for each one, press ``k`` when the
-  suggestion is right on all three heads, else pick each wrong head's code in its list (two clicks: open
-  the list, pick) and press "Simpan koreksi" (a click); the next complaint opens by itself.
-* **bulk**: on the queue, tick "Pilih semua yang yakin" (a click), untick the ticked rows whose
-  suggestion is wrong (a click each: the row shows all three suggestions), "Konfirmasi terpilih" (a
-  click); again while confident rows remain; then the rest one by one as above.
+* **one by one** (before): open the first complaint of the queue (a click); for each one, press ``k``
+  when the suggestion is right, else pick each wrong head's code in its list (two clicks: open the
+  list, pick) and press "Simpan koreksi" (a click); the next complaint opens by itself.
+* **bulk, mouse**: on the queue, tick "Pilih semua yang yakin" (a click), untick the ticked rows whose
+  suggestion is wrong (a click each), "Konfirmasi terpilih" (a click); again while untouched confident
+  rows remain; then the rest one by one as above.
+* **bulk, keys**: ``y`` (the confident rows only), ``a`` (select all), untick the wrong ones (a click
+  each; a row unticked stays unticked for the pass), ``c`` (confirm); again while confident rows remain;
+  "Atur ulang" (a click) and the first complaint (a click); then one by one, correcting with the
+  alternatives: ``2`` or ``3`` stores the OPD's second or third candidate, a "Pilih" button another
+  head's (a click), any other code "<head> lain" and its button (two clicks); when two heads are wrong,
+  the first from its list (two clicks) and the last as above, which stores both.
 
 Typing the key to sign in is not counted. Times are a script's, with no reading: they measure the
 page loads and server work a handler waits for, not a person's pace; the clicks and keys are what a
-person would do. Complaints are the first ``--n`` of ``training_data/kukar/test.jsonl``. Only 127.0.0.1 is contacted; the database is a temporary SQLite file.
+person would do. Only 127.0.0.1 is contacted; the database is a temporary SQLite file.
 """
 
 from __future__ import annotations
@@ -55,10 +67,15 @@ class Tally:
     decisions: int = 0
 
 
-def records(n: int) -> list[dict]:
-    """``n`` complaints with their right routing."""
-    lines = (ROOT / "training_data" / "kukar" / "test.jsonl").read_text(encoding="utf-8").splitlines()
-    return [json.loads(line) for line in lines[:n]]
+REAL = ROOT / "evaluation" / "surabaya.jsonl"
+SEED = ROOT / "training_data" / "kukar" / "test.jsonl"
+
+
+def records(n: int, seed_split: bool = False) -> tuple[Path, tuple[str, ...], list[dict]]:
+    """The file used, the heads its labels are known for, and its first ``n`` complaints."""
+    path, known = (REAL, ("opd",)) if REAL.is_file() and not seed_split else (SEED, HEADS)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return path, known, [json.loads(line) for line in lines[:n]]
 
 
 def serve(database_url: str):
@@ -75,7 +92,7 @@ def serve(database_url: str):
     return server, thread, f"http://127.0.0.1:{sock.getsockname()[1]}"
 
 
-def seed(base: str, token: str, items: list[dict]) -> dict[int, dict]:
+def seed(base: str, token: str, items: list[dict], known: tuple[str, ...]) -> dict[int, dict]:
     import httpx
 
     truth = {}
@@ -84,7 +101,9 @@ def seed(base: str, token: str, items: list[dict]) -> dict[int, dict]:
             response = api.post("/v1/complaints", json={"text": item["text"], "channel": "lapor"})
             response.raise_for_status()
             body = response.json()
-            truth[body["id"]] = {"record": item, "suggestion": body["suggestion"]}
+            suggestion = body["suggestion"]
+            right = {h: item[h] if h in known else suggestion[h]["code"] for h in HEADS}
+            truth[body["id"]] = {"record": right, "suggestion": suggestion}
     return truth
 
 
@@ -95,6 +114,11 @@ def wrong_heads(entry: dict) -> list[str]:
 def one_by_one(page, base: str, truth: dict[int, dict], tally: Tally) -> None:
     """Work the pending queue from its first complaint until the queue says none is left."""
     page.goto(f"{base}/antrean")
+    work_through(page, truth, tally, correct_with_lists)
+
+
+def work_through(page, truth: dict[int, dict], tally: Tally, decide) -> None:
+    """From the queue on screen, open its first complaint and ``decide`` each one until none is left."""
     first = page.locator("table.queue tbody tr a.row-link").first
     if first.count() == 0:
         return
@@ -104,47 +128,114 @@ def one_by_one(page, base: str, truth: dict[int, dict], tally: Tally) -> None:
         page.wait_for_url(lambda url: "/pengaduan/" in url or "/antrean" in url)
         if "/pengaduan/" not in page.url:
             return
-        complaint_id = int(page.url.split("/pengaduan/")[1].split("?")[0].split("/")[0])
-        entry = truth[complaint_id]
-        wrong = wrong_heads(entry)
+        entry = truth[int(page.url.split("/pengaduan/")[1].split("?")[0].split("/")[0])]
         before = page.url
-        if not wrong:
-            page.keyboard.press("k")
-            tally.keys += 1
-        else:
-            for head in wrong:
-                page.locator(f"#koreksi-{head}").select_option(entry["record"][head])
-                tally.clicks += 2
-            page.get_by_role("button", name="Simpan koreksi", exact=True).click()
-            tally.clicks += 1
+        decide(page, entry, tally)
         page.wait_for_url(lambda url: url != before)
         tally.decisions += 1
+
+
+def correct_with_lists(page, entry: dict, tally: Tally) -> None:
+    """``k`` on a right suggestion, else each wrong head's code from its list and "Simpan koreksi"."""
+    wrong = wrong_heads(entry)
+    if not wrong:
+        page.keyboard.press("k")
+        tally.keys += 1
+        return
+    for head in wrong:
+        page.locator(f"#koreksi-{head}").select_option(entry["record"][head])
+        tally.clicks += 2
+    page.get_by_role("button", name="Simpan koreksi", exact=True).click()
+    tally.clicks += 1
 
 
 def in_bulk(page, base: str, truth: dict[int, dict], tally: Tally) -> None:
     """Bulk-confirm the confident rows (unticking the wrong ones), then the rest one by one."""
     left_out: set[int] = set()
+    page.goto(f"{base}/antrean")
     while True:
-        page.goto(f"{base}/antrean")
         boxes = page.locator("input[data-confident]")
         ids = [int(v.split(":")[0]) for v in boxes.evaluate_all("els => els.map(e => e.value)")]
         if not [i for i in ids if i not in left_out]:
             break
         page.get_by_label("Pilih semua yang yakin", exact=False).check()
         tally.clicks += 1
-        for complaint_id in ids:  # "select all" ticked them again: untick each wrong one
-            if wrong_heads(truth[complaint_id]):
-                page.locator(f'input[data-confident][value^="{complaint_id}:"]').uncheck()
+        for complaint_id in ids:  # untick each wrong one "select all" ticked
+            box = page.locator(f'input[data-confident][value^="{complaint_id}:"]')
+            if wrong_heads(truth[complaint_id]) and box.is_checked():
+                box.uncheck()
                 tally.clicks += 1
+            if wrong_heads(truth[complaint_id]):
                 left_out.add(complaint_id)
+        before = page.url
         page.get_by_role("button", name="Konfirmasi terpilih").click()
         tally.clicks += 1
-        page.wait_for_url(lambda url: "massal=" in url)
+        page.wait_for_url(lambda url: url != before and "massal=" in url)
         tally.decisions += int(page.url.split("jumlah=")[1].split("&")[0])
     one_by_one(page, base, truth, tally)
 
 
-def run(flow, items: list[dict], browser) -> Tally:
+def with_keys(page, base: str, truth: dict[int, dict], tally: Tally) -> None:
+    """Bulk-confirm from the confident view with the queue's keys, then correct with the alternatives."""
+    page.goto(f"{base}/antrean")
+    page.keyboard.press("y")
+    tally.keys += 1
+    page.wait_for_url(lambda url: "tinjau=tidak" in url)
+    while True:
+        boxes = page.locator("input[data-confident]:not([data-unticked])")
+        ids = [int(v.split(":")[0]) for v in boxes.evaluate_all("els => els.map(e => e.value)")]
+        if not ids:
+            break
+        page.keyboard.press("a")
+        tally.keys += 1
+        for complaint_id in ids:
+            if wrong_heads(truth[complaint_id]):
+                page.locator(f'input[data-confident][value^="{complaint_id}:"]').uncheck()
+                tally.clicks += 1
+        if page.locator("[data-bulk-count]").inner_text() == "0":
+            break
+        before = page.url
+        page.keyboard.press("c")
+        tally.keys += 1
+        page.wait_for_url(lambda url: url != before and "massal=" in url)
+        tally.decisions += int(page.url.split("jumlah=")[1].split("&")[0])
+    page.get_by_role("link", name="Atur ulang").click()
+    tally.clicks += 1
+    page.wait_for_url(f"{base}/antrean")
+    work_through(page, truth, tally, correct)
+
+
+def correct(page, entry: dict, tally: Tally) -> None:
+    """Store the right routing of the complaint on screen the cheapest way the page offers."""
+    right = entry["record"]
+    wrong = wrong_heads(entry)
+    if not wrong:
+        page.keyboard.press("k")
+        tally.keys += 1
+        return
+    ranks = {h: [a["code"] for a in entry["suggestion"][h]["alternatives"]] for h in wrong}
+    # The last head saved is one whose right code is a candidate (the OPD first: it has keys).
+    wrong.sort(key=lambda h: (right[h] in ranks[h], h == "opd"))
+    *lists, last = wrong
+    for head in lists:
+        page.locator(f"#koreksi-{head}").select_option(right[head])
+        tally.clicks += 2
+    if right[last] in ranks[last]:
+        rank = ranks[last].index(right[last]) + 1
+        if last == "opd":
+            page.keyboard.press(str(rank))
+            tally.keys += 1
+        else:
+            page.locator(f'button[name="pilih"][value="{last}:{right[last]}"]').click()
+            tally.clicks += 1
+        return
+    card = page.locator(".head-card", has=page.locator(f"#saran-{last}"))
+    card.locator(".other-codes summary").click()  # "<head> lain": every other code, one button each
+    card.locator(f'button[name="pilih"][value="{last}:{right[last]}"]').click()
+    tally.clicks += 2
+
+
+def run(flow, items: list[dict], known: tuple[str, ...], browser) -> Tally:
     with tempfile.TemporaryDirectory() as workdir:
         url = f"sqlite:///{workdir}/triage.db"
         upgrade(url)
@@ -154,7 +245,7 @@ def run(flow, items: list[dict], browser) -> Tally:
         engine.dispose()
         server, thread, base = serve(url)
         try:
-            truth = seed(base, token, items)
+            truth = seed(base, token, items, known)
             context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="id-ID")
             page = context.new_page()
             page.goto(f"{base}/masuk")
@@ -173,28 +264,44 @@ def run(flow, items: list[dict], browser) -> Tally:
             thread.join(timeout=15)
 
 
+FLOWS = (("one by one", one_by_one), ("bulk, mouse", in_bulk), ("bulk, keys", with_keys))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=100, help="complaints to work through")
+    parser.add_argument("--runs", type=int, default=1, help="times to run each flow (seconds of each run)")
+    parser.add_argument("--seed-split", action="store_true", help="use the seed test split even when the real "
+                        "complaints are there")
     args = parser.parse_args()
     if not CHROMIUM.is_file():
         sys.exit(f"skipped: {CHROMIUM} not found (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
-    items = records(args.n)
+    path, known, items = records(args.n, args.seed_split)
+    print(f"complaints: the first {len(items)} of {path.relative_to(ROOT)} (right: {', '.join(known)}"
+          f"{'; other heads as suggested' if len(known) < len(HEADS) else ''})")
+    tallies: dict[str, list[Tally]] = {name: [] for name, _ in FLOWS}
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         try:
-            before = run(one_by_one, items, browser)
-            after = run(in_bulk, items, browser)
+            for _ in range(args.runs):
+                for name, flow in FLOWS:
+                    tallies[name].append(run(flow, items, known, browser))
         finally:
             browser.close()
-    print(f"{len(items)} complaints, 1366x768, SQLite, this machine")
-    print(f"{'flow':<12} {'seconds':>8} {'clicks':>7} {'keys':>5} {'actions':>8}")
-    for name, t in (("one by one", before), ("bulk", after)):
-        print(f"{name:<12} {t.seconds:8.1f} {t.clicks:7d} {t.keys:5d} {t.clicks + t.keys:8d}")
-    print(f"bulk / one by one: time {after.seconds / before.seconds:.2f}, "
-          f"actions {(after.clicks + after.keys) / (before.clicks + before.keys):.2f}")
+    print(f"{len(items)} complaints, 1366x768, SQLite, this machine, {args.runs} run(s)")
+    print(f"{'flow':<12} {'seconds':>18} {'clicks':>7} {'keys':>5} {'actions':>8}")
+    base = tallies["one by one"][0]
+    for name, runs in tallies.items():
+        t = runs[0]
+        seconds = ", ".join(f"{r.seconds:.1f}" for r in runs)
+        print(f"{name:<12} {seconds:>18} {t.clicks:7d} {t.keys:5d} {t.clicks + t.keys:8d}")
+    for name, runs in list(tallies.items())[1:]:
+        t = runs[0]
+        times = ", ".join(f"{r.seconds / b.seconds:.2f}" for r, b in zip(runs, tallies["one by one"]))
+        print(f"{name} / one by one: actions {(t.clicks + t.keys) / (base.clicks + base.keys):.2f}, "
+              f"time {times}")
 
 
 if __name__ == "__main__":

@@ -68,7 +68,7 @@ def test_a_handler_signs_in_sees_a_new_complaint_confirms_one_and_corrects_anoth
     if second["suggestion"]["opd"]["code"] == other:
         other, name = "dishub", "Dinas Perhubungan"
     page.get_by_label("OPD", exact=True).select_option(label=name)
-    page.get_by_label("Catatan").fill("Bukan urusan PDAM; diteruskan ke OPD yang benar.")
+    page.locator("form.decision").get_by_label("Catatan").fill("Bukan urusan PDAM; diteruskan ke OPD yang benar.")
     page.get_by_role("button", name="Simpan koreksi").click()
     page.wait_for_load_state()
     assert f"Pengaduan #{second['id']} dikoreksi." in page.get_by_role("status").inner_text()

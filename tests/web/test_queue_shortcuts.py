@@ -66,19 +66,21 @@ def test_the_confident_view_lists_only_confident_rows_and_two_keys_confirm_them(
     assert page.locator("table.queue tbody tr").count() == 0
 
 
-def open_first(page, live: Live) -> dict:
+def open_first(live: Live, context_factory, viewport: dict[str, int] = DESKTOP):
+    """Three complaints stored, the handler signed in and on the first of the queue: the page and the
+    complaint as the API tells it."""
+    seed(live, 3)
+    page = context_factory(viewport).new_page()
+    browser_sign_in(page, live, live.handler)
     page.locator("table.queue tbody tr a.row-link").first.click()
     page.wait_for_url(re.compile(r"/pengaduan/\d+"))
-    return read(live, int(page.url.split("/pengaduan/")[1].split("?")[0]))
+    return page, read(live, int(page.url.split("/pengaduan/")[1].split("?")[0]))
 
 
 @browser
 def test_the_second_opd_alternative_is_stored_with_one_key_and_the_next_complaint_opens(live,
                                                                                         context_factory):
-    seed(live, 3)
-    page = context_factory(DESKTOP).new_page()
-    browser_sign_in(page, live, live.handler)
-    complaint = open_first(page, live)
+    page, complaint = open_first(live, context_factory)
     second = complaint["suggestion"]["opd"]["alternatives"][1]
     shown_at = page.url
 
@@ -94,10 +96,7 @@ def test_the_second_opd_alternative_is_stored_with_one_key_and_the_next_complain
 
 @browser
 def test_an_alternatives_pick_button_keeps_the_other_lists_changes(live, context_factory):
-    seed(live, 3)
-    page = context_factory(PHONE).new_page()
-    browser_sign_in(page, live, live.handler)
-    complaint = open_first(page, live)
+    page, complaint = open_first(live, context_factory, PHONE)
     category = complaint["suggestion"]["category"]["alternatives"][1]["code"]
     malad = complaint["suggestion"]["maladministration"]["alternatives"][1]
 
@@ -113,11 +112,29 @@ def test_an_alternatives_pick_button_keeps_the_other_lists_changes(live, context
 
 
 @browser
+def test_an_opd_outside_the_candidates_is_stored_with_two_clicks(live, context_factory):
+    page, complaint = open_first(live, context_factory)
+    suggested = {a["code"] for a in complaint["suggestion"]["opd"]["alternatives"]}
+    card = page.locator(".head-card", has=page.locator("#saran-opd"))
+    shown_at = page.url
+
+    card.get_by_text("OPD lain").click()
+    buttons = card.locator(".other-codes button")
+    codes = [v.split(":")[1] for v in buttons.evaluate_all("els => els.map(e => e.value)")]
+    assert codes and not suggested & set(codes)  # the candidates have their own buttons
+    target = buttons.nth(len(codes) // 2)
+    code = codes[len(codes) // 2]
+    target.click()
+    page.wait_for_url(lambda url: url != shown_at)
+
+    decision = read(live, complaint["id"])["decisions"][0]
+    assert decision["opd"] == code and decision["kept"]["opd"] is False
+    assert decision["kept"]["category"] and decision["kept"]["maladministration"]
+
+
+@browser
 def test_the_opd_list_is_reached_with_o_chosen_by_typing_and_saved_with_enter(live, context_factory):
-    seed(live, 3)
-    page = context_factory(DESKTOP).new_page()
-    browser_sign_in(page, live, live.handler)
-    complaint = open_first(page, live)
+    page, complaint = open_first(live, context_factory)
     options = page.locator("#koreksi-opd option").evaluate_all(
         "els => els.map(e => [e.value, e.textContent.trim()])")
     suggested = {a["code"] for a in complaint["suggestion"]["opd"]["alternatives"]}
