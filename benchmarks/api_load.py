@@ -55,6 +55,8 @@ class Result:
     errors: int = 0
     elapsed: float = 0.0
     send_lag: list[float] = field(default_factory=list)
+    label: str = ""
+    """The request as the table names it (default: ``PATHS[path]``)."""
 
     def row(self) -> list[str]:
         lat = sorted(self.latencies)
@@ -65,7 +67,8 @@ class Result:
 
         n = len(lat) + self.errors
         ok = sum(count for status, count in self.statuses.items() if 200 <= status < 300)
-        return [self.database, f"{PATHS[self.path][0]} {PATHS[self.path][1]}", f"{self.rate:g}/s", str(n),
+        request = self.label or f"{PATHS[self.path][0]} {PATHS[self.path][1]}"
+        return [self.database, request, f"{self.rate:g}/s", str(n),
                 str(n - ok), f"{ok / self.elapsed:.1f}" if self.elapsed else "-", pct(lat, 50), pct(lat, 90),
                 pct(lat, 99), f"{lat[-1] * 1000:.1f}" if lat else "-", pct(lag, 99)]
 
@@ -216,21 +219,22 @@ async def _open_loop(port: int, requests: list[bytes], rate: float, total: int, 
 
 
 def generate(port: int, token: str, path: str, rate: float, total: int, bodies: list[str], database: str,
-             out: multiprocessing.Queue) -> None:
-    """Entry point of the generator process: one open-loop run, its Result put on ``out``."""
-    requests = requests_for(path, token, bodies)
-    result = Result(database, path, rate)
+             out: multiprocessing.Queue, requests: list[bytes] | None = None, label: str = "") -> None:
+    """Entry point of the generator process: one open-loop run, its Result put on ``out``. ``requests``:
+    ready HTTP/1.1 requests sent in turn instead of ``path``'s (``label`` names them in the table)."""
+    requests = requests or requests_for(path, token, bodies)
+    result = Result(database, path, rate, label=label)
     asyncio.run(_open_loop(port, requests, rate, total, result))
     out.put(result)
 
 
 def run_open_loop(base: str, token: str, database: str, path: str, rate: float, args: argparse.Namespace,
-                  bodies: list[str]) -> Result:
+                  bodies: list[str], requests: list[bytes] | None = None, label: str = "") -> Result:
     context = multiprocessing.get_context("spawn")
     out = context.Queue()
     total = min(args.max_requests, int(rate * args.duration))
     process = context.Process(target=generate, args=(int(base.rsplit(":", 1)[1]), token, path, rate, total, bodies,
-                                                     database, out))
+                                                     database, out, requests, label))
     process.start()
     result = out.get()
     process.join()
