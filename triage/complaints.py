@@ -257,6 +257,9 @@ def day_range(date_from: date | None, date_to: date | None) -> tuple[datetime | 
 
 WAITING_FOR_ROUTING: tuple[str, ...] = ("received", "returned", "reopened")
 """Lifecycle stages in which a complaint waits for a handler's routing (``triage.lifecycle.TO_ROUTE``)."""
+CLOSED: tuple[str, ...] = ("settled", "forwarded", "archived")
+"""Lifecycle stages that end a complaint's clocks (``triage.lifecycle`` imports them from here: it builds on
+this module)."""
 
 
 def routed_to(opds: tuple[str, ...]):
@@ -290,7 +293,7 @@ def _filtered(query: Select, where: ComplaintFilter) -> Select:
     if where.opds is not None:
         query = query.where(routed_to(where.opds))
     if where.overdue is not None:
-        late = (Complaint.due_at <= utcnow()) & Complaint.stage.not_in(("settled", "forwarded", "archived"))
+        late = (Complaint.due_at <= utcnow()) & Complaint.stage.not_in(CLOSED)
         query = query.where(late if where.overdue else ~late | Complaint.due_at.is_(None))
     start, end = day_range(where.date_from, where.date_to)
     if start is not None:

@@ -26,14 +26,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from triage.complaints import MAX_ID, WAITING_FOR_ROUTING, check_storable, complaint_not_found, is_routed_to
+from triage.complaints import CLOSED, MAX_ID, WAITING_FOR_ROUTING, check_storable, complaint_not_found, is_routed_to
 from triage.db import Complaint, ComplaintEvent, utcnow
 from triage.deadlines import Deadlines, due_for, of_session
 from triage.errors import ConflictError, ForbiddenError, InvalidInputError
 
 STAGES: tuple[str, ...] = ("received", "routed", "acknowledged", "in_progress", "settled", "forwarded", "archived",
                            "returned", "reopened")
-CLOSED: tuple[str, ...] = ("settled", "forwarded", "archived")
 OPEN: tuple[str, ...] = tuple(s for s in STAGES if s not in CLOSED)
 TO_ROUTE: tuple[str, ...] = WAITING_FOR_ROUTING
 """Stages in which the complaint waits for a handler's routing (the handlers' pending queue)."""

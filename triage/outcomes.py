@@ -1,7 +1,9 @@
 """What became of the complaints of a period, per OPD: the report a head of office and Ombudsman read.
 
 The cohort is the complaints *received* from ``date_from`` to ``date_to`` (UTC days, inclusive); each
-counts for the OPD of its routing in force. Per OPD, and for all of them (``opd`` ``None``):
+counts for the OPD of its routing in force, and a complaint no handler has routed yet (its OPD only
+suggested) in the row :data:`UNROUTED`: the routing delay is the handlers', not an OPD's. Per OPD, and for all
+of them (``opd`` ``None``):
 
     received       complaints of the cohort
     routed         of them, routed at least once (a ``route`` event)
@@ -27,11 +29,15 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from triage.complaints import day_range
+from triage.complaints import day_range, routed_to
 from triage.db import Complaint, ComplaintEvent, utcnow
 from triage.deadlines import Deadlines
 from triage.lifecycle import AT_OPD, CLOSED
 from triage.reports import csv_text, decimal_comma
+
+
+UNROUTED = "belum_didisposisikan"
+"""The row of complaints without a routing in force (pending, or archived/forwarded before any routing)."""
 
 
 @dataclass(frozen=True)
@@ -66,18 +72,19 @@ def percentile(values: list[float], p: float) -> float | None:
 def outcomes(session: Session, date_from: date | None = None, date_to: date | None = None, *,
              deadlines: Deadlines | None = None, as_of: datetime | None = None,
              opds: tuple[str, ...] | None = None) -> list[OutcomeRow]:
-    """Per OPD (sorted by code), then the total over them, for complaints received in the range; only
+    """Per OPD (sorted by code), then :data:`UNROUTED`, then the total over them, for complaints received in the range; only
     ``opds`` when given (a focal point's report)."""
     deadlines = deadlines or Deadlines()
     as_of = as_of or utcnow()
     start, end = day_range(date_from, date_to)
-    query = select(Complaint.id, Complaint.opd, Complaint.received_at, Complaint.stage, Complaint.due_at)
+    query = select(Complaint.id, Complaint.opd, Complaint.status, Complaint.received_at, Complaint.stage,
+                   Complaint.due_at)
     if start is not None:
         query = query.where(Complaint.received_at >= start)
     if end is not None:
         query = query.where(Complaint.received_at < end)
     if opds is not None:
-        query = query.where(Complaint.opd.in_(opds))
+        query = query.where(routed_to(opds))  # what the focal point received, not what was only suggested
     complaints = session.execute(query).all()
     events: dict[int, list[tuple[str, datetime]]] = defaultdict(list)
     ids = [c.id for c in complaints]
@@ -89,8 +96,9 @@ def outcomes(session: Session, date_from: date | None = None, date_to: date | No
             events[complaint_id].append((action, at))
     groups: dict[str, list] = defaultdict(list)
     for complaint in complaints:
-        groups[complaint.opd].append(complaint)
-    rows = [_row(opd, groups[opd], events, deadlines, as_of) for opd in sorted(groups)]
+        groups[complaint.opd if complaint.status == "decided" else UNROUTED].append(complaint)
+    order = sorted(g for g in groups if g != UNROUTED) + [UNROUTED] * (UNROUTED in groups)
+    rows = [_row(opd, groups[opd], events, deadlines, as_of) for opd in order]
     return rows + [_row(None, complaints, events, deadlines, as_of)]
 
 
@@ -143,6 +151,12 @@ CSV_HEADERS: dict[str, str] = {
     "days_to_settle_p90": "Persentil 90 hari sampai selesai", "settled_on_time": "Porsi selesai tepat waktu",
 }
 """Column headers of the CSV, in Bahasa Indonesia (its readers are heads of office and Ombudsman)."""
+
+
+def row_names(taxonomy) -> dict[str, str]:
+    """What each row of the report is called: the deployment's OPD names, and "Belum didisposisikan" for
+    :data:`UNROUTED`."""
+    return {**{code: label.name for code, label in taxonomy.labels["opd"].items()}, UNROUTED: "Belum didisposisikan"}
 
 
 def to_csv(rows: list[OutcomeRow], opd_names: dict[str, str] | None = None) -> str:

@@ -77,7 +77,12 @@ def test_the_outcome_report_counts_what_happened(client, handler, focal, health_
     report = client.get("/v1/reports/outcomes", params={"date_from": "2026-03-01", "date_to": "2026-03-31"},
                         headers=handler.headers).json()
     rows = {row["opd"]: row for row in report["rows"]}
-    assert set(rows) == {"dpupr", None}
+    assert [row["opd"] for row in report["rows"]] == ["dpupr", "belum_didisposisikan", None]
+    figures = ("received", "routed", "in_progress", "settled", "overdue", "forwarded", "archived", "returned")
+    # the returned complaint waits for the handlers again and the archived one was never routed: neither is
+    # dpupr's, whose focal point never received (or no longer has) them
+    assert [rows["dpupr"][k] for k in figures] == [2, 2, 1, 1, 1, 0, 0, 0]
+    assert [rows["belum_didisposisikan"][k] for k in figures] == [2, 1, 0, 0, 1, 0, 1, 1]
     total = rows[None]
     assert {k: total[k] for k in ("received", "routed", "in_progress", "settled", "overdue", "forwarded",
                                   "archived", "returned")} == {
@@ -94,8 +99,12 @@ def test_the_outcome_report_counts_what_happened(client, handler, focal, health_
     assert csv.content.startswith("\ufeff".encode("utf-8"))
     lines = csv.content.decode("utf-8-sig").splitlines()
     assert lines[0].startswith("Kode OPD;Nama OPD;Diterima;Didisposisikan;Dalam proses;Selesai;Terlambat")
-    assert lines[1].startswith("dpupr;Dinas Pekerjaan Umum dan Penataan Ruang;4;3;1;1;2;0;1;1;0,3333;2,0000;")
-    assert lines[2].startswith("Semua OPD;;4;")
+    assert lines[1].startswith("dpupr;Dinas Pekerjaan Umum dan Penataan Ruang;2;2;1;1;1;0;0;0;0,0000;")
+    assert lines[2].startswith("belum_didisposisikan;Belum didisposisikan;2;1;0;0;1;0;1;1;1,0000;")
+    assert lines[3].startswith("Semua OPD;;4;")
+    theirs = client.get("/v1/reports/outcomes", params={"date_from": "2026-03-01", "date_to": "2026-03-31"},
+                        headers=focal.headers).json()["rows"]
+    assert [(r["opd"], r["received"]) for r in theirs] == [("dpupr", 2), (None, 2)]  # only what reached dpupr
     mine = client.get("/v1/reports/outcomes", headers=health_focal.headers).json()["rows"]
     assert [r["opd"] for r in mine] == [None] and mine[0]["received"] == 0
     assert date.fromisoformat(report["date_to"]) == date(2026, 3, 31)

@@ -25,7 +25,7 @@ from triage.decisions import history
 from triage.errors import ForbiddenError, InvalidInputError
 from triage.lifecycle import (ARCHIVE_REASONS, AT_OPD, CLOSED, STAGE_NAMES, TRANSITIONS, allowed_actions,
                               check_may, is_overdue, record_event, timeline)
-from triage.outcomes import CSV_HEADERS, outcomes, to_csv
+from triage.outcomes import CSV_HEADERS, outcomes, row_names, to_csv
 from triage.taxonomy import HEADS, Taxonomy
 from triage.web.render import PageRoute, page
 from triage.web.session import MemberDep, PostMemberDep, WebUser
@@ -219,12 +219,11 @@ def monthly_report(request: Request, user: MemberDep, db: SessionDep, suggester:
     return page(request, "report.html", {
         "user": user, "rows": rows, "first": first, "last": last, "as_of": as_of,
         "month_name": f"{MONTHS[first.month - 1]} {first.year}", "bulan": first.strftime("%Y-%m"),
-        "names": {code: label.name for code, label in taxonomy.labels["opd"].items()}, "headers": CSV_HEADERS})
+        "names": row_names(taxonomy), "headers": CSV_HEADERS})
 
 
 @router.get("/laporan/laporan.csv")
 def monthly_report_csv(request: Request, user: MemberDep, db: SessionDep, suggester: SuggesterDep) -> Response:
     """The same report as CSV (Indonesian headers, BOM, semicolons, decimal commas)."""
     first, _, _, rows = _report(request, user, db)
-    names = {code: label.name for code, label in suggester.taxonomy.labels["opd"].items()}
-    return download(to_csv(rows, names), f"laporan_pengaduan_{first.strftime('%Y-%m')}.csv", "text/csv")
+    return download(to_csv(rows, row_names(suggester.taxonomy)), f"laporan_pengaduan_{first.strftime('%Y-%m')}.csv", "text/csv")

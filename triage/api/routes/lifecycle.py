@@ -19,7 +19,7 @@ from triage.db import utcnow
 from triage.deadlines import Deadlines, install, of_session
 from triage.lifecycle import TEXT_MAX, check_may, is_overdue, record_event, timeline
 from triage.notify import Notifier, compose
-from triage.outcomes import OutcomeRow, outcomes, to_csv
+from triage.outcomes import OutcomeRow, outcomes, row_names, to_csv
 from triage.taxonomy import load_taxonomy
 
 ComplaintId = Annotated[int, Path(ge=1, le=MAX_ID, description="The complaint's id.")]
@@ -126,7 +126,7 @@ def outcome_report(session: SessionDep, caller: CallerDep, suggester: SuggesterD
     rows = outcomes(session, date_from, date_to, deadlines=of_session(session), as_of=as_of,
                     opds=caller.opds if caller.role == "focal_point" else None)
     if format == "csv":
-        names = {code: label.name for code, label in suggester.taxonomy.labels["opd"].items()}
+        names = row_names(suggester.taxonomy)
         filename = f"laporan-pengaduan-{date_from or 'awal'}-{date_to or 'akhir'}.csv"
         return Response(to_csv(rows, names).encode("utf-8"), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{filename}"'})

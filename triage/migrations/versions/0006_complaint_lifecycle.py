@@ -62,7 +62,9 @@ def _existing_complaints_enter_the_lifecycle(json) -> None:
 
     from triage.deadlines import Deadlines
 
-    deadlines = Deadlines()
+    # The spans in force when this migration was written, frozen here: changing the application's defaults
+    # later must not change what re-running this migration gives.
+    deadlines = Deadlines.of({"route": "3 hari kerja", "respond": "5 hari kerja", "settle": "60 hari"})
     bind = op.get_bind()
     complaints = sa.table('complaints', sa.column('id', sa.Integer), sa.column('status', sa.String),
                           sa.column('revisions', sa.Integer), sa.column('received_at', sa.DateTime),
