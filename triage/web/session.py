@@ -176,7 +176,6 @@ def get_member(request: Request) -> WebUser:
         raise SignInRequired("Kunci API Anda sudah dicabut atau dihapus. Masuk lagi dengan kunci yang "
                              "berlaku.")
     request.state.key_name = caller.name  # for the access log
-    request.state.key_name = caller.name  # for the access log
     return WebUser(caller=caller, csrf=csrf_token(secret_of(request), session))
 
 
