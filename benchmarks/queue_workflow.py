@@ -84,7 +84,10 @@ def serve(database_url: str):
     app = create_app(settings)
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    # served as `triage serve` serves: its h11 protocol sets TCP_NODELAY (with Nagle on, every small
+    # response waits ~40 ms for the browser's delayed ACK, which would swamp what the flows differ by)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on",
+                                           http="triage.api.server:TriageHTTPProtocol"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     while not server.started:
