@@ -9,15 +9,22 @@ deployment's cuti bersama) or "N hari" (calendar days), configurable per deploym
     respond   routed, acknowledged                      the routing          5 hari kerja
     settle    in_progress                               the routing          60 hari
 
-Where the defaults come from (docs/lifecycle.md has the sources and what could not be verified):
+Where the defaults come from. docs/lifecycle.md lists the pages read, with their addresses. Only the LAPOR!
+figures were read first-hand. No article number below was read in a regulation's own text:
 
-* route, 3 working days: SP4N-LAPOR! verifies a report and forwards it to the responsible body "paling
-  lambat 3 (tiga) hari kerja" (LAPOR! FAQ, blog.lapor.go.id; the LAPOR! app's description by Kantor Staf
-  Presiden).
-* respond, 5 working days: the body (K/L/D) is given "paling lambat 5 hari kerja" for internal
-  coordination and the formulation of its follow-up, posted to the reporter (same LAPOR! sources).
-* settle, 60 days: Perpres 76/2013 on the management of public-service complaints: a complaint is settled
-  at the latest 60 days after its file is complete (the routing is taken as that moment).
+* route, 3 working days. This is SP4N-LAPOR!'s operating procedure, not a regulation's article. The LAPOR!
+  FAQ (blog.lapor.go.id, question 3) says a report is verified within 3 working days. The LAPOR! app's store
+  description (publisher Kantor Staf Presiden) says it is verified and forwarded to the K/L/D within 3
+  working days.
+* respond, 5 working days. Same app description: after forwarding, the K/L/D has 5 working days for
+  internal coordination and to formulate its follow-up for the reporter. It is also SP4N-LAPOR!'s
+  procedure, not an article. It sits inside the limit of UU 25/2009: a written complaint gets an answer
+  within 14 days of receipt. A secondary source puts that in Pasal 44 ayat (1); this is unverified. Route
+  plus respond come to 8 working days from receipt, which is 10 to 12 calendar days outside long holidays.
+* settle, 60 days (calendar). The complaint is settled within 60 days of its file being declared complete.
+  That is Perpres 76/2013 as two secondary sources summarise it; the article number is not verified.
+  UU 25/2009 has the same rule, usually cited as Pasal 50 ayat (7); that is unverified too. The routing
+  stands for "file complete". The texts say "hari", not "hari kerja".
 
 A stage's due moment is the end of its last day, in the deployment's time zone: a complaint received on a
 Friday with 3 working days is due at the end of Wednesday (Monday a holiday: Thursday).
