@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 import uuid
+from contextlib import ExitStack, contextmanager
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -127,35 +128,43 @@ def tiny_model(learnable_corpus, taxonomy):
 
 # -- databases -----------------------------------------------------------------------------------------------
 
+@contextmanager
+def scratch_database(server_url: str, prefix: str) -> Iterator[str]:
+    """URL of a new, empty PostgreSQL database on the server of ``server_url``, dropped on leaving; the
+    connection error escapes if no server answers."""
+    server = make_url(server_url)
+    admin = create_engine(server, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        yield server.set(database=name).render_as_string(hide_password=False)
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """URL of a PostgreSQL database made for this test session (dropped at its end); skips if unreachable."""
     from triage.db import upgrade
 
-    server = make_url(os.environ.get("TRIAGE_TEST_POSTGRES_URL", DEFAULT_POSTGRES))
-    admin = create_engine(server, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
-    name = f"triage_test_{uuid.uuid4().hex[:12]}"
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # any connection failure: no PostgreSQL here
-        admin.dispose()
-        pytest.skip(f"PostgreSQL not reachable at {server.render_as_string(hide_password=True)}: "
-                    f"{type(exc).__name__}")
-    url = server.set(database=name).render_as_string(hide_password=False)
-    upgrade(url)
-    try:
+    server = os.environ.get("TRIAGE_TEST_POSTGRES_URL", DEFAULT_POSTGRES)
+    with ExitStack() as stack:
+        try:
+            url = stack.enter_context(scratch_database(server, "triage_test"))
+        except Exception as exc:  # any connection failure: no PostgreSQL here
+            pytest.skip(f"PostgreSQL not reachable at {make_url(server).render_as_string(hide_password=True)}: "
+                        f"{type(exc).__name__}")
+        upgrade(url)
         yield url
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path) -> str:
     """An empty, migrated database: a new SQLite file, or the session's PostgreSQL database emptied."""
-    from triage.db import make_engine, upgrade
+    from triage.db import Base, make_engine, upgrade
 
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'triage.db'}"
@@ -163,10 +172,22 @@ def database_url(request: pytest.FixtureRequest, tmp_path) -> str:
         return url
     url = request.getfixturevalue("postgres_url")
     engine = make_engine(url)
+    tables = ", ".join(table.name for table in Base.metadata.sorted_tables)  # every table: no test sees another's rows
     with engine.begin() as connection:
-        connection.execute(text("TRUNCATE decisions, complaints, api_keys RESTART IDENTITY CASCADE"))
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     engine.dispose()
     return url
+
+
+@pytest.fixture
+def db(database_url: str):
+    """A session on the test database, for setting up and checking what the API or the page stored."""
+    from triage.db import make_engine, make_sessions
+
+    engine = make_engine(database_url)
+    with make_sessions(engine)() as session:
+        yield session
+    engine.dispose()
 
 
 # -- a real server -------------------------------------------------------------------------------------------

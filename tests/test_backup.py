@@ -10,12 +10,12 @@ import shutil
 import subprocess
 import sys
 import threading
-import uuid
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, make_url, text
 
+from tests.conftest import scratch_database
 from triage import backup
 from triage.api import create_app
 from triage.apikeys import create_key
@@ -47,17 +47,9 @@ def empty_database(database_url, tmp_path):
     if database_url.startswith("sqlite"):
         yield f"sqlite:///{tmp_path / 'restored' / 'triage.db'}"
         return
-    server = make_url(database_url)
-    name = f"triage_restore_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    server = make_url(database_url).set(database="postgres").render_as_string(hide_password=False)
+    with scratch_database(server, "triage_restore") as url:
+        yield url
 
 
 class Handlers(threading.Thread):

@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 
 from triage.api import create_app
 from triage.apikeys import create_key
-from triage.db import make_engine, make_sessions
 from triage.settings import PROJECT_ROOT, Settings
 
 COMPLAINT = "Jalan poros di Desa Loa Kulu rusak berlubang besar sudah enam bulan tidak diperbaiki Dinas PU."
@@ -38,15 +37,6 @@ def app(settings: Settings):
 def client(app) -> Iterator[TestClient]:
     with TestClient(app) as client:
         yield client
-
-
-@pytest.fixture
-def db(database_url: str) -> Iterator[Session]:
-    """A session on the test database, for setting up and checking what the API stored."""
-    engine = make_engine(database_url)
-    with make_sessions(engine)() as session:
-        yield session
-    engine.dispose()
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from tests.api.conftest import Key, db  # noqa: F401  (db: the API tests' session fixture, used here too)
+from tests.api.conftest import Key
 from triage.api import create_app
 from triage.apikeys import create_key
 from triage.settings import PROJECT_ROOT, Settings
