@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from triage.complaints import MAX_ID
 from triage.db import Complaint, Decision, DecisionBatch, utcnow
 from triage.decisions import Decider, record_decision
 from triage.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
@@ -108,7 +109,7 @@ def undo_batch(session: Session, taxonomy: Taxonomy, batch_id: int, decider: Dec
     :class:`NotFoundError` for an unknown batch, :class:`ConflictError` if it was undone already,
     :class:`ForbiddenError` for another handler's batch.
     """
-    batch = session.get(DecisionBatch, batch_id)
+    batch = session.get(DecisionBatch, batch_id) if 0 < batch_id <= MAX_ID else None
     if batch is None:
         raise NotFoundError(f"Konfirmasi massal #{batch_id} tidak ditemukan. Periksa nomornya.")
     if batch.undone_at is not None:

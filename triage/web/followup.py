@@ -27,6 +27,7 @@ from triage.lifecycle import (ARCHIVE_REASONS, AT_OPD, CLOSED, STAGE_NAMES, TRAN
                               check_may, is_overdue, record_event, timeline)
 from triage.outcomes import CSV_HEADERS, outcomes, row_names, to_csv
 from triage.taxonomy import HEADS, Taxonomy
+from triage.web.queue import number
 from triage.web.render import PageRoute, page
 from triage.web.session import MemberDep, PostMemberDep, WebUser
 from triage.web.statistics import download
@@ -103,18 +104,18 @@ def act(request: Request, user: PostMemberDep, db: SessionDep, nomor: Annotated[
         duplicate_of: Annotated[str, Form()] = "", kembali: Annotated[str, Form()] = "") -> Response:
     """Take a step on complaint ``nomor`` (from its page, the queue's archive form or the focal point's page),
     then go back where it was taken (``kembali``: a path on this site)."""
-    if not nomor.strip().lstrip("#").isdigit():
+    complaint_id = number(nomor.strip().lstrip("#"))
+    if complaint_id is None:
         raise InvalidInputError(f"Nomor pengaduan '{nomor[:20]}' tidak sah: tulis angkanya, misalnya 62.")
-    complaint_id = int(nomor.strip().lstrip("#"))
     if action not in PAGE_ACTIONS:
         raise InvalidInputError(f"Tindakan '{action[:40]}' tidak dikenal. Pilih dari tombol di halaman.")
     data: dict = {"reply": reply.strip() or None, "destination": destination.strip() or None,
                   "reason": reason or None}
     if duplicate_of.strip():
-        if not duplicate_of.strip().lstrip("#").isdigit():
+        data["duplicate_of"] = number(duplicate_of.strip().lstrip("#"))
+        if data["duplicate_of"] is None:
             raise InvalidInputError(f"Nomor pengaduan asli '{duplicate_of[:20]}' tidak sah: tulis angkanya, "
                                     "misalnya 61.")
-        data["duplicate_of"] = int(duplicate_of.strip().lstrip("#"))
     record_event(db, complaint_id, action, by=user.caller, note=note.strip() or None, data=data)
     back = kembali if kembali.startswith("/") and not kembali.startswith("//") else f"/pengaduan/{complaint_id}"
     separator = "&" if "?" in back else "?"

@@ -28,7 +28,7 @@ from triage.suggest import Suggester
 from triage.taxonomy import HEADS, Taxonomy
 from triage.throttle import client_of, too_many_message
 from triage.web.highlight import deciding_words, highlight
-from triage.web.queue import PAGE_SIZE, QueueQuery, next_in_queue
+from triage.web.queue import PAGE_SIZE, QueueQuery, next_in_queue, number
 from triage.web.render import PageRoute, page, resumes_at
 from triage.web.worklist import complaint_context, conflict_context, queue_context
 from triage.web.followup import FOCAL_PAGES, done_message, lifecycle_context
@@ -342,7 +342,8 @@ def decide(request: Request, complaint_id: int, user: PostUserDep, db: SessionDe
         raise InvalidInputError(f"Catatan terlalu panjang: {len(note)} karakter, batasnya {NOTE_MAX}.")
     complaint = get_complaint(db, complaint_id)
     posted = {"category": category, "opd": opd, "maladministration": maladministration}
-    shown = not expected_revision.isdigit() or int(expected_revision) == complaint.revisions
+    seen_revision = number(expected_revision)
+    shown = seen_revision is None or seen_revision == complaint.revisions
     if action == "konfirmasi" and shown and any(code and code != getattr(complaint, head)
                                                 for head, code in posted.items()):
         # The lists were changed but "Konfirmasi saran" was sent: store nothing rather than drop the change.
@@ -355,7 +356,7 @@ def decide(request: Request, complaint_id: int, user: PostUserDep, db: SessionDe
     try:
         record_decision(db, taxonomy, complaint_id, **codes, note=note.strip() or None,
                         decider=Decider(name=user.caller.name, key_id=user.caller.key_id),
-                        expected_revision=int(expected_revision) if expected_revision.isdigit() else None)
+                        expected_revision=seen_revision)
     except ConflictError:  # decided by someone else since the page was shown: a page (200) saying what, and
         # offering to overwrite as a new revision; nothing was stored
         complaint = get_complaint(db, complaint_id)

@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from sqlalchemy.orm import Session
 
-from triage.complaints import ORDERS, ComplaintFilter, list_complaints
+from triage.complaints import MAX_ID, ORDERS, ComplaintFilter, list_complaints
 from triage.db import CHANNELS, STATUSES
 from triage.errors import InvalidInputError
 from triage.lifecycle import STAGES, TO_ROUTE
@@ -125,13 +125,23 @@ class QueueQuery:
         return (self.page - 1) * PAGE_SIZE
 
 
+def number(value: str | None) -> int | None:
+    """The id or revision number ``value`` (ASCII digits, at most :data:`~triage.complaints.MAX_ID`), else
+    ``None``. ``str.isdigit`` alone lets ``²`` and ``١`` through, and a number too large for the database's
+    integers fails there."""
+    value = (value or "").strip()
+    if not (value.isascii() and value.isdigit()) or len(value) > len(str(MAX_ID)) or int(value) > MAX_ID:
+        return None
+    return int(value)
+
+
 def complaint_ids(value: str | None, what: str) -> tuple[int, ...]:
     """Complaint ids joined by commas (``lewati``, ``lepas``), the last :data:`MAX_SKIPPED` kept."""
-    parts = [part.strip() for part in (value or "").split(",") if part.strip()]
-    if not all(part.isdigit() for part in parts):
+    parts = [number(part) for part in (value or "").split(",") if part.strip()]
+    if None in parts:
         raise InvalidInputError(f"Daftar pengaduan {what} tidak sah: harus nomor pengaduan dipisah koma, "
                                 "misalnya 62,61. Buka antrean dari menu untuk mulai lagi.")
-    return tuple(dict.fromkeys(int(p) for p in parts))[-MAX_SKIPPED:]
+    return tuple(dict.fromkeys(parts))[-MAX_SKIPPED:]  # type: ignore[arg-type]
 
 
 def _search(value: str | None) -> str | None:

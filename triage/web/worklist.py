@@ -24,7 +24,7 @@ from triage.errors import InvalidInputError
 from triage.presence import HEARTBEAT_SECONDS, mark_open, open_by_others
 from triage.saved_filters import delete_filter, save_filter, saved_filters
 from triage.taxonomy import HEADS, Taxonomy
-from triage.web.queue import QueueQuery, complaint_ids
+from triage.web.queue import QueueQuery, complaint_ids, number
 from triage.web.render import PageRoute
 from triage.web.session import PostUserDep, WebUser
 
@@ -49,9 +49,9 @@ def queue_context(db: Session, user: WebUser, items: list[Complaint], request: R
     the last bulk confirmation or undo (from the redirect's parameters)."""
     key_id = user.caller.key_id
     batch_note = None
-    batch_id = request.query_params.get("massal", "")
-    if batch_id.isdigit():
-        batch = db.get(DecisionBatch, int(batch_id))
+    batch_id = number(request.query_params.get("massal"))
+    if batch_id:
+        batch = db.get(DecisionBatch, batch_id)
         if batch is not None:
             batch_note = {"batch": batch, "done": request.query_params.get("jumlah", ""),
                           "left": request.query_params.get("sisa", ""),
@@ -111,11 +111,11 @@ def bulk_confirm(request: Request, user: PostUserDep, db: SessionDep, suggester:
                                 "yakin, lalu tekan Konfirmasi terpilih.")
     seen = []
     for value in pilih:
-        complaint_id, _, revision = value.partition(":")
-        if not (complaint_id.isdigit() and revision.isdigit()):
+        complaint_id, _, revision = (number(part) for part in value.partition(":"))
+        if complaint_id is None or revision is None:
             raise InvalidInputError(f"Pilihan '{value[:40]}' tidak sah: harus nomor pengaduan dan revisinya, "
                                     "misalnya 62:0. Muat ulang antreannya.")
-        seen.append((int(complaint_id), int(revision)))
+        seen.append((complaint_id, revision))
     shown = complaint_ids(tampil, "yang ditampilkan")
     ticked = {complaint_id for complaint_id, _ in seen}
     query = query.leaving_unticked(i for i in shown if i not in ticked)
