@@ -111,6 +111,17 @@ def test_an_expired_session_must_sign_in_again(client, signed_in):
     assert client.get("/antrean", follow_redirects=False).status_code == 303
 
 
+def test_a_malformed_decision_sent_after_the_session_ended_still_leads_to_the_sign_in_page(client, handler):
+    complaint = post_complaint(client, handler, "Jalan rusak di Loa Janan")
+
+    response = client.post(f"/pengaduan/{complaint['id']}/keputusan", follow_redirects=False,
+                           data={"pilih": "bukan-pilihan", "csrf": "kedaluwarsa"})
+
+    assert response.status_code == 303
+    assert response.headers["location"] == "/masuk?alasan=habis"
+    assert "Sesi Anda sudah berakhir" in client.get(response.headers["location"]).text
+
+
 def test_a_form_without_its_csrf_token_changes_nothing(client, signed_in, handler):
     complaint = post_complaint(client, handler, "Jalan rusak di Loa Janan")
 

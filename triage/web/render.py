@@ -194,7 +194,10 @@ class PageRoute(APIRoute):
             except SignInRequired as exc:
                 draft = getattr(self.endpoint, "resume_draft", None)
                 posted = request.method == "POST"
-                resume_at = draft(request, await request.form()) if draft and posted else None
+                try:
+                    resume_at = draft(request, await request.form()) if draft and posted else None
+                except TriageError:  # what was sent cannot be shown again (not valid); sign in, then start over
+                    resume_at = None
                 target = sign_in_url(request, resume_at)
                 if exc.reason or posted:  # a form sent without a session: the session ended
                     reason = "dicabut" if exc.reason else "habis"
