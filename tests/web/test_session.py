@@ -92,6 +92,19 @@ def test_sign_in_never_redirects_off_site(client, handler, target):
     assert response.headers["location"] == "/antrean"
 
 
+@pytest.mark.parametrize("target", ["https://jahat.example/", "//jahat.example/", "/\\jahat.example",
+                                    "/\r\nSet-Cookie: a=b", "antrean"])
+def test_a_step_goes_back_only_to_a_page_of_this_site(client, signed_in, handler, target):
+    complaint = post_complaint(client, handler, "Jalan rusak di Loa Janan")
+
+    response = client.post("/tindakan", follow_redirects=False, data={
+        "csrf": signed_in, "nomor": str(complaint["id"]), "action": "archive", "reason": "spam",
+        "kembali": target})
+
+    assert response.status_code == 303
+    assert response.headers["location"].startswith(f"/pengaduan/{complaint['id']}?selesai=")
+
+
 def test_a_revoked_key_ends_the_session_at_the_next_request(client, signed_in, handler, database_url):
     engine = make_engine(database_url)
     with make_sessions(engine)() as db:

@@ -28,7 +28,7 @@ from triage.lifecycle import (ARCHIVE_REASONS, AT_OPD, CLOSED, STAGE_NAMES, TRAN
 from triage.outcomes import CSV_HEADERS, outcomes, row_names, to_csv
 from triage.taxonomy import HEADS, Taxonomy
 from triage.web.queue import number
-from triage.web.render import PageRoute, page
+from triage.web.render import PageRoute, local_path, page, snippet
 from triage.web.session import MemberDep, PostMemberDep, WebUser
 from triage.web.statistics import download
 
@@ -117,7 +117,7 @@ def act(request: Request, user: PostMemberDep, db: SessionDep, nomor: Annotated[
             raise InvalidInputError(f"Nomor pengaduan asli '{duplicate_of[:20]}' tidak sah: tulis angkanya, "
                                     "misalnya 61.")
     record_event(db, complaint_id, action, by=user.caller, note=note.strip() or None, data=data)
-    back = kembali if kembali.startswith("/") and not kembali.startswith("//") else f"/pengaduan/{complaint_id}"
+    back = local_path(kembali, default=f"/pengaduan/{complaint_id}")
     separator = "&" if "?" in back else "?"
     return RedirectResponse(back + separator + urlencode({"selesai": complaint_id, "aksi": action}),
                             status_code=303)
@@ -148,7 +148,7 @@ def focal_list(request: Request, user: MemberDep, db: SessionDep, suggester: Sug
     taxonomy = suggester.taxonomy
     now = utcnow()
     rows = [{"complaint": c, "overdue": is_overdue(c, now), "opd_name": taxonomy.name_of("opd", c.opd),
-             "stage_name": STAGE_NAMES.get(c.stage, c.stage), "snippet": _snippet(c.text)} for c in items]
+             "stage_name": STAGE_NAMES.get(c.stage, c.stage), "snippet": snippet(c.text)} for c in items]
     return page(request, "focal.html", {
         "user": user, "rows": rows, "total": total, "stage": stage, "overdue": overdue,
         "stages": [(s, STAGE_NAMES[s]) for s in FOCAL_STAGES],
@@ -175,11 +175,6 @@ def focal_complaint(request: Request, complaint_id: int, user: MemberDep, db: Se
 
 def _routing(taxonomy: Taxonomy, complaint: Complaint) -> list[tuple[str, str]]:
     return [(head, taxonomy.name_of(head, getattr(complaint, head))) for head in HEADS]
-
-
-def _snippet(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= 160 else text[:157].rstrip() + "…"
 
 
 # -- the monthly report -----------------------------------------------------------------------------

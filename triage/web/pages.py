@@ -29,7 +29,7 @@ from triage.taxonomy import HEADS, Taxonomy
 from triage.throttle import client_of, too_many_message
 from triage.web.highlight import deciding_words, highlight
 from triage.web.queue import PAGE_SIZE, QueueQuery, next_in_queue, number
-from triage.web.render import PageRoute, page, resumes_at
+from triage.web.render import PageRoute, local_path, page, resumes_at, snippet
 from triage.web.worklist import complaint_context, conflict_context, queue_context
 from triage.web.followup import FOCAL_PAGES, done_message, lifecycle_context
 from triage.web.session import (ANONYMOUS_SECONDS, MemberDep, PostMemberDep, PostUserDep, UserDep, WebSession,
@@ -119,7 +119,7 @@ def _sign_in_page(request: Request, next: str, error: str | None, message: str |
     session = current_session(request)
     if session is None or session.key_id is not None:
         session = WebSession.new(None, ANONYMOUS_SECONDS)
-    context = {"csrf": csrf_token(secret_of(request), session), "next": _local(next), "error": error,
+    context = {"csrf": csrf_token(secret_of(request), session), "next": local_path(next), "error": error,
                "message": message}
     response = page(request, "signin.html", context, status_code=status_code)
     set_cookie(request, response, session)
@@ -129,16 +129,9 @@ def _sign_in_page(request: Request, next: str, error: str | None, message: str |
 def _landing(caller: Caller, target: str) -> str:
     """Where ``caller`` goes after signing in: ``target``, unless it is a handlers' page and the caller a
     focal point (whose pages are under /narahubung, and the report)."""
-    target = _local(target)
+    target = local_path(target)
     if caller.role == "focal_point" and not target.startswith(FOCAL_PAGES):
         return home_of(caller)
-    return target
-
-
-def _local(target: str) -> str:
-    """``target`` if it is a path on this site, else the queue (no open redirects)."""
-    if not target.startswith("/") or target.startswith("//") or any(c in target for c in "\\\r\n"):
-        return "/antrean"
     return target
 
 
@@ -178,8 +171,7 @@ def _count(db, where: ComplaintFilter) -> int:
 
 
 def _row(complaint: Complaint, taxonomy: Taxonomy) -> dict:
-    text = " ".join(complaint.text.split())
-    return {"complaint": complaint, "snippet": text if len(text) <= 160 else text[:157].rstrip() + "…",
+    return {"complaint": complaint, "snippet": snippet(complaint.text),
             "names": {h: taxonomy.name_of(h, getattr(complaint, h)) for h in HEADS}}
 
 

@@ -65,6 +65,20 @@ def shown(value: Any) -> Any:
     return value
 
 
+def snippet(text: str, length: int = 160) -> str:
+    """A complaint's text on one line, cut to ``length`` characters with an ellipsis (lists of complaints)."""
+    text = " ".join(text.split())
+    return text if len(text) <= length else text[:length - 3].rstrip() + "…"
+
+
+def local_path(target: str, default: str = "/antrean") -> str:
+    """``target`` if it is a path on this site, else ``default`` (no open redirects after a sign-in or a
+    step)."""
+    if not target.startswith("/") or target.startswith("//") or any(c in target for c in "\\\r\n"):
+        return default
+    return target
+
+
 def percent(value: float | None, digits: int = 0) -> str:
     """``0.8731`` -> ``"87%"`` (Indonesian decimal comma when ``digits``). A share that rounds to 100% or 0%
     without being it reads ``">99%"`` or ``"<1%"``: a model 99.93% sure is not certain."""
