@@ -85,10 +85,15 @@ def _details(action: str, data: dict) -> str:
         reason = ARCHIVE_REASONS.get(data.get("reason", ""), data.get("reason", ""))
         original = f" dari #{data['duplicate_of']}" if data.get("duplicate_of") else ""
         return f"Alasan: {reason}{original}"
-    if action == "notify":
-        channel = {"email": "e-mail", "webhook": "webhook"}.get(data.get("channel", ""), data.get("channel", ""))
-        outcome = "terkirim" if data.get("ok") else f"gagal ({data.get('error', '')})"
-        return f"{channel} ke {data.get('to', '')}: {outcome}"
+    if action == "notify":  # the webhook's address may hold a token, and the sender's error is English:
+        # both stay in the event's data (API) and the service log, not on the pages
+        if data.get("channel") == "email":
+            sent = f"e-mail ke {data.get('to', '')}"
+        else:
+            sent = "webhook" if data.get("channel") == "webhook" else str(data.get("channel", ""))
+        attempts = data.get("attempts")
+        failed = f"gagal setelah {attempts} kali percobaan" if isinstance(attempts, int) else "gagal"
+        return f"{sent}: {'terkirim' if data.get('ok') else failed + '; rinciannya ada di log layanan'}"
     if action == "unroute" and data.get("batch_id"):
         return f"Konfirmasi massal #{data['batch_id']} dibatalkan"
     return ""
