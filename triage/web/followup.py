@@ -122,7 +122,9 @@ def act(request: Request, user: PostMemberDep, db: SessionDep, nomor: Annotated[
             raise InvalidInputError(f"Nomor pengaduan asli '{duplicate_of[:20]}' tidak sah: tulis angkanya, "
                                     "misalnya 61.")
     record_event(db, complaint_id, action, by=user.caller, note=note.strip() or None, data=data)
-    back = local_path(kembali, default=f"/pengaduan/{complaint_id}")
+    own_page = f"/narahubung/pengaduan/{complaint_id}" if user.caller.role == "focal_point" else \
+        f"/pengaduan/{complaint_id}"
+    back = local_path(kembali, default=own_page)
     separator = "&" if "?" in back else "?"
     return RedirectResponse(back + separator + urlencode({"selesai": complaint_id, "aksi": action}),
                             status_code=303)
