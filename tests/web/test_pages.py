@@ -182,3 +182,13 @@ def test_pages_carry_security_headers(client, signed_in):
 def test_static_files_are_served(client):
     assert client.get("/static/app.js").status_code == 200
     assert client.get("/static/style.css").headers["content-type"].startswith("text/css")
+
+
+def test_a_page_past_the_last_says_so_and_leads_back_to_the_first(client, signed_in, handler):
+    post_complaint(client, handler, PU_COMPLAINT, channel="sms")
+
+    html = client.get("/antrean", params={"kanal": "sms", "hal": "7"}).text
+
+    assert "Halaman 7 kosong: penyaring ini cocok dengan 1 pengaduan dalam 1 halaman" in html
+    assert 'href="/antrean?kanal=sms">Buka halaman 1</a>' in html
+    assert "Tidak ada pengaduan yang cocok" not in html
