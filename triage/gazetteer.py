@@ -120,14 +120,8 @@ NOWHERE = Where(None, None)
 
 
 def fold(word: str) -> str:
-    """A lower-case word as names are compared: old spelling folded ("soetomo" -> "sutomo")."""
-    if "oe" in word:
-        word = word.replace("oe", "u")
-    if "dj" in word:
-        word = word.replace("dj", "j")
-    if "tj" in word:
-        word = word.replace("tj", "c")
-    return word
+    """Lower-case text as names are compared: old spelling folded ("soetomo" -> "sutomo")."""
+    return word.replace("oe", "u").replace("dj", "j").replace("tj", "c")
 
 
 def damerau(a: str, b: str, limit: int) -> int:
@@ -232,6 +226,7 @@ class Gazetteer:
         self._span = max((n.words for n in self._names.values()), default=1) + 1
         self._longest = max((len(c) for c in self._names), default=0)
         # Symmetric-deletion index for typos after a marker word.
+        self._close_cache: dict[str, tuple[tuple[int, str], ...]] = {}
         self._deleted: dict[str, list[str]] = {}
         for compact in self._names:
             for variant in _deletions(compact, allowed_typos(compact)) if allowed_typos(compact) else ():
@@ -267,44 +262,51 @@ class Gazetteer:
 
     def find(self, text: str) -> Where:
         """The kecamatan and village ``text`` names (see the module docstring for the rules)."""
-        spans = [(m.start(), m.end()) for m in _WORD.finditer(text)]
-        if not spans:
+        if text.isascii():  # lower() and fold() keep ASCII word boundaries: split once, on the folded text
+            keys = _WORD.findall(fold(text.lower()))
+        else:
+            keys = [fold(w.lower()) for w in _WORD.findall(text)]
+        found = self._found(keys)
+        if not found:
             return NOWHERE
-        keys = [fold(text[s:e].lower()) for s, e in spans]
-        hits = self._hits(text, spans, keys)
-        return _resolve(hits, self._kecamatan) if hits else NOWHERE
+        spans = [(m.start(), m.end()) for m in _WORD.finditer(text)]
+        hits = [_hit(text, spans, start, end, name, marker) for start, end, name, marker in found]
+        return _resolve(hits, self._kecamatan)
 
-    def _hits(self, text: str, spans: list[tuple[int, int]], keys: list[str]) -> list[_Hit]:
-        hits: list[_Hit] = []
+    def _found(self, keys: list[str]) -> list[tuple[int, int, _Name, str | None]]:
+        """Names in the words ``keys``: (first token, one past the last, name, marker kind or None)."""
+        found: list[tuple[int, int, _Name, str | None]] = []
+        prefixes, anchors = self._prefixes, self._anchors
         n = len(keys)
         i = 0
-        floor = 0  # tokens before this belong to an earlier hit
+        floor = 0  # tokens before this belong to an earlier name
         while i < n:
-            marker = _marker(keys[i])
+            key = keys[i]
+            if key not in prefixes and key not in anchors and key not in _MARKERS and key[:3] not in _MARKER_STEMS:
+                i += 1
+                continue
+            marker = _marker(key)
             if marker is not None and i + 1 < n and _marker(keys[i + 1]) is None:
-                found = self._exact(keys, i + 1) or self._fuzzy(keys, i + 1, marker)
-                if found is not None:
-                    end, name = found
-                    hits.append(_hit(text, spans, i + 1, end, name, marker))
-                    i = floor = end
+                match = self._exact(keys, i + 1) or self._fuzzy(keys, i + 1, marker)
+                if match is not None:
+                    found.append((i + 1, match[0], match[1], marker))
+                    i = floor = match[0]
                     continue
                 i += 1
                 continue
-            found = self._exact(keys, i)
-            if found is not None:
-                end, name = found
-                if not name.common:
-                    hits.append(_hit(text, spans, i, end, name, None))
-                i = floor = end
+            match = self._exact(keys, i)
+            if match is not None:
+                if not match[1].common:
+                    found.append((i, match[0], match[1], None))
+                i = floor = match[0]
                 continue
             fuzzy = self._anchored(keys, i, floor)
             if fuzzy is not None:
-                start, end, name = fuzzy
-                hits.append(_hit(text, spans, start, end, name, None))
-                i = floor = end
+                found.append((fuzzy[0], fuzzy[1], fuzzy[2], None))
+                i = floor = fuzzy[1]
                 continue
             i += 1
-        return hits
+        return found
 
     def _exact(self, keys: list[str], start: int) -> tuple[int, _Name] | None:
         """The longest name starting at token ``start``: (end token, name)."""
@@ -329,20 +331,28 @@ class Gazetteer:
                 break
             if len(joined) < 5:
                 continue
-            candidates: set[str] = set()
-            for variant in _deletions(joined, 2):
-                candidates.update(self._deleted.get(variant, ()))
-            for compact in candidates:
-                limit = allowed_typos(compact)
-                distance = damerau(joined, compact, limit)
-                if distance > limit:
-                    continue
+            for distance, compact in self._close(joined):
                 name = self._names[compact]
                 mismatch = 0 if any(_kind_fits(t.kind, marker) for t in name.targets) else 1
                 rank = (distance, mismatch, -(k + 1 - start))
                 if best is None or rank < best[0]:
                     best = (rank, k + 1, name)
         return None if best is None else (best[1], best[2])
+
+    def _close(self, joined: str) -> tuple[tuple[int, str], ...]:
+        """Names within their allowed typos of ``joined``: (distance, compact); remembered per string (the
+        words after marker words repeat from text to text)."""
+        found = self._close_cache.get(joined)
+        if found is None:
+            candidates: set[str] = set()
+            for variant in _deletions(joined, 2 if len(joined) >= 8 else 1):
+                candidates.update(self._deleted.get(variant, ()))
+            found = tuple(sorted((d, c) for c in candidates if (d := damerau(joined, c, allowed_typos(c)))
+                                 <= allowed_typos(c)))
+            if len(self._close_cache) >= 50_000:
+                self._close_cache.clear()
+            self._close_cache[joined] = found
+        return found
 
     def _anchored(self, keys: list[str], i: int, floor: int) -> tuple[int, int, _Name] | None:
         """A multi-word name with one typo'd word, one of its distinctive words being token ``i``."""
