@@ -323,7 +323,7 @@ class Gazetteer:
 
     def _fuzzy(self, keys: list[str], start: int, marker: str) -> tuple[int, _Name] | None:
         """The closest name, within its allowed typos, starting at token ``start`` after a marker word."""
-        best: tuple[int, int, int, _Name] | None = None  # (distance, -(tokens), kind mismatch), end, name
+        best: tuple[tuple[int, int, int], int, _Name] | None = None  # (kind mismatch, distance, -tokens), end, name
         joined = ""
         for k in range(start, min(len(keys), start + self._span)):
             joined += keys[k]
@@ -334,7 +334,7 @@ class Gazetteer:
             for distance, compact in self._close(joined):
                 name = self._names[compact]
                 mismatch = 0 if any(_kind_fits(t.kind, marker) for t in name.targets) else 1
-                rank = (distance, mismatch, -(k + 1 - start))
+                rank = (mismatch, distance, -(k + 1 - start))
                 if best is None or rank < best[0]:
                     best = (rank, k + 1, name)
         return None if best is None else (best[1], best[2])
