@@ -34,9 +34,10 @@ How the answer is chosen
   kecamatan does not.
 * Among several different kecamatan, the one attached to a marker wins, then the first.
 
-Street names are not treated specially: "Jl. Rungkut Madya" names kecamatan Rungkut (in Surabaya most
-streets named after an area lie in it). After construction a typical 40-word text takes well under 0.1 ms
-(``benchmarks/where.py``).
+Street names are not treated specially: "Jl. Rungkut Madya" names kecamatan Rungkut, since a street named
+after an area usually runs in or beside it. After a marker word, typo candidates of the marker's kind come
+first, then the fewest edits, then the longest span. After construction a typical 40-word text takes well
+under 0.1 ms (``benchmarks/where.py``); typo look-ups after marker words are remembered per string.
 """
 
 from __future__ import annotations
