@@ -28,7 +28,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, make_url, text
 
-from triage.dataset import LabelledSet, read_jsonl
+from triage.dataset import LabelledSet, read_corpus, read_national
 from triage.settings import PROJECT_ROOT
 from triage.suggest import Suggester
 from triage.taxonomy import load_taxonomy
@@ -66,12 +66,20 @@ def shipped(taxonomy) -> Suggester:
 
 @pytest.fixture(scope="session")
 def train_set(taxonomy) -> LabelledSet:
-    return read_jsonl(TRAINING_DIR / "train.jsonl", taxonomy)
+    """The Kukar corpus's training split, read for the kukar deployment (national categories, its bodies)."""
+    return read_national(TRAINING_DIR / "train.jsonl", taxonomy)
 
 
 @pytest.fixture(scope="session")
 def test_set(taxonomy) -> LabelledSet:
-    return read_jsonl(TRAINING_DIR / "test.jsonl", taxonomy)
+    """The Kukar corpus's held-out split, read for the kukar deployment."""
+    return read_national(TRAINING_DIR / "test.jsonl", taxonomy)
+
+
+@pytest.fixture(scope="session")
+def seed_test(taxonomy) -> LabelledSet:
+    """Every held-out complaint the shipped model did not train on: the Kukar and the national corpus."""
+    return read_corpus(TRAINING_DIR.parent, taxonomy, "test")
 
 
 @pytest.fixture(scope="session")
@@ -236,3 +244,14 @@ def start_server(tmp_path) -> Iterator[Callable[..., str]]:
         process.terminate()
         process.wait(timeout=30)
         log.close()
+
+
+def kukar_with(tmp_path: Path, body: str, addition: str, name: str = "kukar-local.yaml") -> Path:
+    """A copy of the kukar deployment (its SOTK file) with ``addition`` (YAML ``key: value`` pairs, e.g. a
+    ``focal_point``) added to body ``body``: the codes, and so the shipped model, are unchanged."""
+    text = (PROJECT_ROOT / "triage" / "deployments" / "sotk" / "kukar.yaml").read_text(encoding="utf-8")
+    line = next(line for line in text.splitlines() if line.startswith(f"  {body}:"))
+    path = tmp_path / name
+    path.write_text(text.replace(line, line.rstrip()[:-1] + f", {addition}}}"), encoding="utf-8")
+    return path
+

@@ -18,9 +18,9 @@ from triage.taxonomy import HEADS
 
 @pytest.mark.parametrize("text, category, opd", [
     ("Jalan poros desa di Loa Kulu rusak parah, berlubang dan becek kalau hujan. Mohon segera diperbaiki.",
-     "infrastruktur", "dpupr"),
-    ("Sudah 3 bulan KTP elektronik saya belum jadi, katanya blanko habis terus.", "kependudukan", "disdukcapil"),
-    ("air pdam di rumah mati sdh 4 hari, tagihan tetap jalan", "air_bersih", "pdam"),
+     "pekerjaan_umum", "dpupr"),
+    ("Sudah 3 bulan KTP elektronik saya belum jadi, katanya blanko habis terus.", "adminduk", "disdukcapil"),
+    ("air pdam di rumah mati sdh 4 hari, tagihan tetap jalan", "air_minum", "pdam"),
     ("lampu jalan di jl. panjaitan mati semua, gelap rawan begal", "perhubungan", "dishub"),
     ("sampah di TPS pasar menumpuk seminggu tidak diangkut, bau sekali", "lingkungan_hidup", "dlhk"),
 ])
@@ -126,15 +126,21 @@ def test_fit_refuses_codes_too_rare_to_learn(learnable_corpus):
 
 # -- quality: the shipped model meets the targets on the held-out split -----------------------------------
 
-def test_shipped_model_meets_quality_targets_on_held_out_data(shipped, test_set):
+CATEGORY_MACRO_F1 = 0.80
+"""Over the national codes (69: functions, destinations outside the pemda, outcomes), held out."""
+KUKAR_OPD_ACCURACY = 0.88
+"""Issue 3's target for Kukar's OPD on its seed test split."""
+
+def test_shipped_model_meets_quality_targets_on_held_out_data(shipped, seed_test, test_set):
     from triage.evaluate import evaluate
 
-    report = evaluate(shipped.model, test_set)
-    assert report["category"]["macro_f1"] >= 0.90
-    assert report["opd"]["accuracy"] >= 0.88 and report["opd"]["top3_accuracy"] >= 0.97
+    report = evaluate(shipped.model, seed_test)  # every held-out complaint: Kukar's and the national corpus's
+    assert report["category"]["macro_f1"] >= CATEGORY_MACRO_F1
     assert report["maladministration"]["macro_f1"] >= 0.70
-    assert report["opd"]["accuracy_not_flagged"] >= 0.97 and report["opd"]["coverage"] >= 0.70
     assert all(report[h]["ece"] <= 0.08 for h in HEADS)
+    kukar = evaluate(shipped.model, test_set)  # Kukar's own routing stays where it was before the national layer
+    assert kukar["opd"]["accuracy"] >= KUKAR_OPD_ACCURACY and kukar["opd"]["top3_accuracy"] >= 0.97
+    assert kukar["opd"]["accuracy_not_flagged"] >= 0.97 and kukar["opd"]["coverage"] >= 0.70
 
 
 def test_heads_scored_together_give_scikit_learns_probabilities_to_the_last_bit():

@@ -1,11 +1,20 @@
-"""Assemble the kukar seed corpus from the writers' draft files into a fixed, stratified split.
+"""Assemble a seed corpus from the writers' draft files into a fixed, stratified split.
 
 Run once when the corpus is (re)made; the split it writes is then versioned and never edited in place:
 
     python training_data/assemble.py [--corrections AUDIT.jsonl] DRAFT.jsonl [DRAFT.jsonl ...]
+    python training_data/assemble.py --corpus national --corrections training_data/national/audit.jsonl \
+        --corrections training_data/national/audit_outcomes.jsonl training_data/national/drafts/*.jsonl
+    (--out FOLDER writes the split elsewhere, for a trial)
 
-Corrections from a label audit (lines ``{"id", "field", "old", "new", "reason"}``, or ``"field": "drop"``)
-are applied first. It drops texts outside 5 to 250 words, exact duplicates (after folding case and punctuation), drops the later text of any pair sharing a
+``kukar`` (the default) is the Kukar corpus, labelled on all three heads with Kukar's codes. ``national`` is
+the corpus of national codes every pemda shares (functions, destinations outside the pemda, outcomes): lines
+carry ``category`` and ``maladministration`` only (the OPD comes from each deployment's SOTK), and the
+``voice`` of the pemda whose resident wrote it; its texts keep their line breaks, and may be one word ("p",
+"tes": what the ``kosong`` outcome must learn) or long.
+
+Corrections from a label audit (lines ``{"id", "field", "old", "new", "reason"}``, or ``"field": "drop"``;
+``--corrections`` may be given several times) are applied first. It drops texts outside 5 to 250 words, exact duplicates (after folding case and punctuation), drops the later text of any pair sharing a
 run of 8 identical words, renumbers ids as ``kukar-NNNNN`` (keeping the draft id as ``draft_id``) and
 splits 80/20 stratified by OPD with a fixed seed.
 """
@@ -16,22 +25,42 @@ import json
 import re
 import sys
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 
 from sklearn.model_selection import train_test_split
 
-OUT = Path(__file__).parent / "kukar"
-MIN_WORDS, MAX_WORDS = 5, 250
-FIELDS = ("id", "text", "category", "opd", "maladministration", "style", "hard_case", "audited", "draft_id")
+HERE = Path(__file__).parent
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """How one corpus is assembled."""
+
+    name: str
+    prefix: str
+    min_words: int
+    max_words: int
+    fields: tuple[str, ...]
+    stratify: str
+    keep_lines: bool
+
+
+CORPORA = {
+    "kukar": Corpus("kukar", "kukar", 5, 250, ("id", "text", "category", "opd", "maladministration", "style",
+                                               "hard_case", "audited", "draft_id"), "opd", keep_lines=False),
+    "national": Corpus("national", "nat", 1, 450, ("id", "text", "category", "maladministration", "voice",
+                                                   "audited", "draft_id"), "category", keep_lines=True),
+}
 
 
 def _words(text: str) -> list[str]:
     return re.findall(r"\w+", text.lower())
 
 
-def _corrections(path: str | None) -> dict[str, list[dict]]:
+def _corrections(paths: list[str]) -> dict[str, list[dict]]:
     found: dict[str, list[dict]] = defaultdict(list)
-    if path:
+    for path in paths:
         for line in open(path, encoding="utf-8"):
             if line.strip():
                 fix = json.loads(line)
@@ -39,7 +68,7 @@ def _corrections(path: str | None) -> dict[str, list[dict]]:
     return found
 
 
-def assemble(paths: list[str], corrections: str | None = None) -> list[dict]:
+def assemble(paths: list[str], corrections: list[str] = (), corpus: Corpus = CORPORA["kukar"]) -> list[dict]:
     fixes = _corrections(corrections)
     rows, seen, runs = [], set(), defaultdict(set)
     for path in paths:
@@ -47,6 +76,7 @@ def assemble(paths: list[str], corrections: str | None = None) -> list[dict]:
             if not line.strip():
                 continue
             row = json.loads(line)
+            row.setdefault("id", row.get("draft_id"))
             if any(f["field"] == "drop" for f in fixes.get(row["id"], [])):
                 continue
             for fix in fixes.get(row["id"], []):
@@ -54,10 +84,12 @@ def assemble(paths: list[str], corrections: str | None = None) -> list[dict]:
                     row[fix["field"]] = fix["new"]
                     row["audited"] = True
             words = _words(row["text"])
-            if not MIN_WORDS <= len(words) <= MAX_WORDS:
+            if not corpus.min_words <= len(words) <= corpus.max_words:
                 continue
             key = " ".join(words)
             grams = {" ".join(words[i:i + 8]) for i in range(len(words) - 7)}
+            if len(words) < 8:  # short texts ("tes", "halo min") may repeat across writers; keep one of each
+                grams = set()
             if key in seen or any(g in runs for g in grams):
                 continue
             seen.add(key)
@@ -67,27 +99,40 @@ def assemble(paths: list[str], corrections: str | None = None) -> list[dict]:
     return rows
 
 
+def _text(text: str, keep_lines: bool) -> str:
+    if not keep_lines:
+        return " ".join(text.split())
+    return "\n".join(" ".join(line.split()) for line in text.strip().splitlines())
+
+
 def main(args: list[str]) -> None:
-    corrections = None
-    if args[:1] == ["--corrections"]:
-        corrections, args = args[1], args[2:]
-    rows = assemble(args, corrections)
+    corrections, corpus, out = [], CORPORA["kukar"], None
+    while args[:1] in (["--corrections"], ["--corpus"], ["--out"]):
+        if args[0] == "--corrections":
+            corrections.append(args[1])
+        elif args[0] == "--out":
+            out = Path(args[1])
+        else:
+            corpus = CORPORA[args[1]]
+        args = args[2:]
+    rows = assemble(args, corrections, corpus)
     records = []
     for n, row in enumerate(rows, 1):
-        record = {**row, "draft_id": row.get("id"), "id": f"kukar-{n:05d}",
-                  "text": " ".join(row["text"].split()), "hard_case": bool(row.get("hard_case"))}
-        records.append({k: record[k] for k in FIELDS if k in record})
+        record = {**row, "draft_id": row.get("draft_id") or row.get("id"), "id": f"{corpus.prefix}-{n:05d}",
+                  "text": _text(row["text"], corpus.keep_lines), "hard_case": bool(row.get("hard_case"))}
+        records.append({k: record[k] for k in corpus.fields if k in record})
     train, test = train_test_split(records, test_size=0.2, random_state=20261123,
-                                   stratify=[r["opd"] for r in records])
-    OUT.mkdir(exist_ok=True)
+                                   stratify=[r[corpus.stratify] for r in records])
+    out = out or HERE / corpus.name
+    out.mkdir(parents=True, exist_ok=True)
     for name, part in (("train", train), ("test", test)):
         part = sorted(part, key=lambda r: r["id"])
-        with open(OUT / f"{name}.jsonl", "w", encoding="utf-8") as handle:
+        with open(out / f"{name}.jsonl", "w", encoding="utf-8") as handle:
             handle.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in part)
     sizes = {"train": len(train), "test": len(test),
-             "test_opd": dict(sorted(Counter(r["opd"] for r in test).items()))}
-    (OUT / "SPLIT.json").write_text(json.dumps(sizes, indent=1) + "\n")
-    print(f"{len(records)} complaints: {len(train)} train, {len(test)} test -> {OUT}")
+             f"test_{corpus.stratify}": dict(sorted(Counter(r[corpus.stratify] for r in test).items()))}
+    (out / "SPLIT.json").write_text(json.dumps(sizes, indent=1) + "\n")
+    print(f"{len(records)} complaints: {len(train)} train, {len(test)} test -> {out}")
 
 
 if __name__ == "__main__":

@@ -51,9 +51,16 @@ class BatchResult:
     left: dict[int, str] = field(default_factory=dict)
 
 
-def eligible(complaint: Complaint) -> bool:
-    """Whether a bulk confirmation may take ``complaint``: pending and no head needing review."""
-    return complaint.status == "pending" and not complaint.needs_review
+def eligible(complaint: Complaint, taxonomy: Taxonomy | None = None) -> bool:
+    """Whether a bulk confirmation may take ``complaint``: pending, no head needing review, and (with the
+    deployment's ``taxonomy``) suggested to a body of the pemda: forwarding outside it (*bukan wewenang*)
+    closes the complaint, so a handler does it one by one."""
+    return complaint.status == "pending" and not complaint.needs_review and not _outside(complaint, taxonomy)
+
+
+def _outside(complaint: Complaint, taxonomy: Taxonomy | None) -> bool:
+    label = taxonomy.labels["opd"].get(complaint.suggested_opd) if taxonomy is not None else None
+    return label is not None and label.outside
 
 
 def confirm_in_bulk(session: Session, taxonomy: Taxonomy, seen: Iterable[tuple[int, int]],
@@ -79,6 +86,10 @@ def confirm_in_bulk(session: Session, taxonomy: Taxonomy, seen: Iterable[tuple[i
             continue
         if complaint.needs_review:
             result.left[complaint_id] = "perlu ditinjau: putuskan satu per satu"
+            session.rollback()
+            continue
+        if _outside(complaint, taxonomy):
+            result.left[complaint_id] = "bukan wewenang pemda: teruskan satu per satu"
             session.rollback()
             continue
         if complaint.status != "pending" or complaint.revisions != revision:

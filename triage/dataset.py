@@ -106,3 +106,83 @@ def file_sha256(*paths: str | Path) -> str:
             for block in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(block)
     return digest.hexdigest()
+
+
+CORPUS_SPLITS: tuple[str, ...] = ("train", "test")
+
+
+def corpus_paths(data_dir: str | Path, taxonomy: Taxonomy, split: str) -> list[Path]:
+    """The files of one split (``train`` or ``test``) a deployment trains or is tested on.
+
+    A taxonomy file (old style, its own codes) reads ``<data_dir>/<code>/<split>.jsonl`` (or
+    ``<data_dir>/<split>.jsonl``). A deployment built from a SOTK file reads every corpus under ``data_dir``
+    (``kukar/``, ``national/``, ...: every folder holding ``<split>.jsonl``), whatever pemda wrote it: the
+    category head is national and learns from all of them. A folder holding ``<split>.jsonl`` itself is one
+    corpus, read alone.
+    """
+    folder = Path(data_dir)
+    if not taxonomy.national:
+        if (folder / taxonomy.code / f"{split}.jsonl").is_file():
+            folder = folder / taxonomy.code
+        return [folder / f"{split}.jsonl"]
+    if (folder / f"{split}.jsonl").is_file():  # one corpus folder, given itself
+        return [folder / f"{split}.jsonl"]
+    found = sorted(p for p in folder.glob(f"*/{split}.jsonl"))
+    if not found:
+        raise DataError(f"no corpus with a {split}.jsonl under {folder}. Expected folders such as kukar/ and "
+                        "national/ (training_data/ of the checkout).", path=str(folder))
+    return found
+
+
+def read_corpus(data_dir: str | Path, taxonomy: Taxonomy, split: str) -> LabelledSet:
+    """One split of the training corpus, labelled on all three heads for ``taxonomy``'s deployment.
+
+    For a deployment built from a SOTK file (see :func:`corpus_paths`), each line's category is read as a
+    national code (old category codes through their aliases). Its OPD label is the body a handler of *this*
+    deployment chose when the line comes from this deployment's own corpus (a kecamatan or kelurahan/desa
+    office as its kind, :meth:`~triage.route.Router.learned_class`); otherwise, and for lines without one,
+    the body the deployment's SOTK gives the category (:meth:`~triage.route.Router.label`). A line of a
+    pemda's own corpus whose body carries exactly one national function is labelled with that function: the
+    category head learns the function that is responsible (an audit request routed to the Inspektorat is
+    ``inspektorat``, whatever sector it is about).
+    """
+    paths = corpus_paths(data_dir, taxonomy, split)
+    if not taxonomy.national:
+        return read_jsonl(paths[0], taxonomy)
+    return LabelledSet.concat([read_national(path, taxonomy, owner=path.parent.name) for path in paths])
+
+
+def read_national(path: str | Path, taxonomy: Taxonomy, owner: str | None = None) -> LabelledSet:
+    """One labelled file read for a deployment built from a SOTK file, as :func:`read_corpus` reads each of
+    its files. ``owner``: the deployment whose complaints the file holds (its folder name in the corpus;
+    default ``taxonomy``'s own). Heads the file lacks stay absent, except the OPD of a training corpus
+    (files with a category), which the SOTK gives."""
+    from triage.route import Router
+    from triage.taxonomy import load_taxonomy, shipped_deployments
+
+    owner = owner or taxonomy.code
+    own = taxonomy if owner == taxonomy.code else load_taxonomy(owner) if owner in shipped_deployments() else None
+    data = read_jsonl(path, own or taxonomy)
+    labels = dict(data.labels)
+    if "category" in labels:
+        categories = [taxonomy.canonical("category", c) for c in labels["category"]]
+        if "opd" in labels and own is not None:
+            for i, body in enumerate(labels["opd"]):
+                label = own.labels["opd"].get(body)
+                functions = [f for f in label.functions if f != "4.01"] if label is not None else []
+                if len(functions) == 1 and label.kind != "pemda":
+                    categories[i] = _slug_of(own, functions[0])
+        labels["category"] = categories
+    router = Router(taxonomy)
+    if "opd" in labels and owner == taxonomy.code:
+        labels["opd"] = [router.learned_class(b) for b in labels["opd"]]
+    elif "category" in labels:
+        labels["opd"] = [router.label(c) for c in labels["category"]]
+    extra = [{**e, "corpus": owner} for e in data.extra]
+    return LabelledSet(texts=data.texts, labels={h: labels[h] for h in HEADS if h in labels}, ids=data.ids,
+                       extra=extra)
+
+
+def _slug_of(taxonomy: Taxonomy, function: str) -> str:
+    """The category code (slug) of national function ``function``."""
+    return next(c for c, label in taxonomy.labels["category"].items() if label.functions == (function,))

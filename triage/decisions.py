@@ -47,8 +47,8 @@ def record_decision(session: Session, taxonomy: Taxonomy, complaint_id: int, *, 
     idempotency key, :mod:`triage.idempotency`).
     """
     codes = {"category": category, "opd": opd, "maladministration": maladministration}
-    for head in HEADS:
-        taxonomy.check(head, codes[head])
+    for head in HEADS:  # an old code (a category code before the national layer) is stored as what it reads as
+        codes[head] = taxonomy.check(head, codes[head])
     bump = (update(Complaint).where(Complaint.id == complaint_id)
             .values(revisions=Complaint.revisions + 1, status="decided", **codes)
             .returning(Complaint.revisions, Complaint.suggested_category, Complaint.suggested_opd,
@@ -73,8 +73,14 @@ def record_decision(session: Session, taxonomy: Taxonomy, complaint_id: int, *, 
         session.add(decision)
         # The routing is the disposition to the OPD: the lifecycle records it in this transaction (409 if the
         # complaint is settled, forwarded or archived: it must be reopened first).
-        record_event(session, complaint_id, "route", by=decider, note=note, data={"revision": revision},
-                     commit=False)
+        label = taxonomy.labels["opd"].get(codes["opd"])
+        if label is not None and label.outside:  # bukan wewenang: the routing is a forwarding, and it closes
+            record_event(session, complaint_id, "forward", by=decider, note=note, commit=False,
+                         data={"revision": revision, "destination": label.forward_text or label.name,
+                               "opd": label.code})
+        else:
+            record_event(session, complaint_id, "route", by=decider, note=note, data={"revision": revision},
+                         commit=False)
         if remember is not None:
             session.flush()
             remember(session, decision)

@@ -65,12 +65,15 @@ class TriageModel(ClassifierMixin, BaseEstimator):
         self.cv = cv
         self.random_state = random_state
 
-    def fit(self, texts: Sequence[str], y: np.ndarray, sample_weight: np.ndarray | None = None) -> TriageModel:
+    def fit(self, texts: Sequence[str], y: np.ndarray, sample_weight: np.ndarray | None = None,
+            threshold_rows: np.ndarray | None = None) -> TriageModel:
         """Fit the features, the three heads and their review thresholds.
 
         ``sample_weight`` (optional, one non-negative weight per text) weighs complaints in the heads' loss
         (retraining counts handlers' decisions more than seed complaints); the features and the review
-        thresholds do not use it.
+        thresholds do not use it. ``threshold_rows`` (optional boolean mask) chooses the review thresholds on
+        those complaints' out-of-fold predictions only: the deployment's own complaints, whose mix is the one
+        its handlers will see (default: all).
         """
         y = np.asarray(y, dtype=object)
         if y.ndim != 2 or y.shape[1] != len(HEADS) or y.shape[0] != len(texts):
@@ -102,8 +105,9 @@ class TriageModel(ClassifierMixin, BaseEstimator):
                                                ensemble=False)
             oof = cross_val_predict(clone(estimator), X, labels, cv=folds, method="predict_proba", params=fit_params)
             classes = np.unique(labels)
-            self.thresholds_[head] = choose_threshold(oof.max(axis=1), classes[oof.argmax(axis=1)] == labels,
-                                                      targets[head])
+            rows = np.ones(len(labels), dtype=bool) if threshold_rows is None else np.asarray(threshold_rows, bool)
+            self.thresholds_[head] = choose_threshold(oof[rows].max(axis=1),
+                                                      classes[oof[rows].argmax(axis=1)] == labels[rows], targets[head])
             self.heads_[head] = estimator.fit(X, labels, **fit_params)
             _shrink(self.heads_[head])
             self.classes_[head] = self.heads_[head].classes_

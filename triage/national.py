@@ -13,7 +13,7 @@ the entry at fault):
 - ``legacy_categories.yaml``: today's 19 category codes read as national codes, so that stored decisions
   and old models stay readable.
 
-See docs/national.md. Nothing here is wired into the model yet.
+See docs/national.md; the category head predicts these codes and :mod:`triage.route` routes them.
 """
 
 from __future__ import annotations

@@ -233,3 +233,20 @@ def build_all(taxonomy: Taxonomy, shared: str | Path = DEFAULT_SHARED, out: str 
         report.path = write_jsonl(records, Path(out) / f"{name}.jsonl")
         reports.append(report)
     return reports
+
+
+def routing_records(frame: pd.DataFrame, taxonomy: Taxonomy, source: str) -> list[dict]:
+    """Every disposed row of a source frame as ``{"id", "text", "opd", "source_body"}``, the body read through
+    the pemda's own SOTK file (``taxonomy`` built from it): nothing dropped but rows never dispositioned
+    (and none is left unmapped: the SOTK files cover every body of their exports, a test keeps it so).
+    :class:`DataError` naming the body if one is not in the SOTK file."""
+    records = []
+    for row_id, raw, body in frame[["id", "text", "body"]].itertuples(index=False):
+        if body == EMPTY_BODY:
+            continue
+        code = taxonomy.opd_of_lapor_name(body)
+        if code is None:
+            raise DataError(f"body '{body}' of source '{source}' is not a body of deployment '{taxonomy.code}'. "
+                            "Add it (or its name as an alias) to the deployment's SOTK file.")
+        records.append({"id": f"{source}-{row_id}", "text": clean_text(raw) or raw, "opd": code, "source_body": body})
+    return records

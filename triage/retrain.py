@@ -35,14 +35,16 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.preprocessing import normalize
 
-from triage.dataset import LabelledSet, file_sha256, read_jsonl
+from triage.dataset import LabelledSet, corpus_paths, file_sha256, read_corpus
 from triage.decisions import latest_decisions
 from triage.errors import ModelError
-from triage.evaluate import evaluate
+from triage.evaluate import accuracy, evaluate, macro_f1
 from triage.registry import ModelRegistry
 from triage.settings import Settings
 from triage.taxonomy import HEADS, Taxonomy, load_taxonomy
-from triage.train import build_model, corpus_files
+from triage.route import RoutedModel, Router
+from triage.suggest import opd_learned_for
+from triage.train import build_model
 
 METRICS: tuple[str, ...] = ("accuracy", "macro_f1")
 """The figures the gate compares, per head."""
@@ -140,7 +142,7 @@ def read_decided(database_url: str, taxonomy: Taxonomy) -> tuple[LabelledSet, di
     labels: dict[str, list[str]] = {h: [] for h in HEADS}
     dropped: Counter[str] = Counter()
     for complaint, decision in rows:
-        codes = {h: getattr(decision, h) for h in HEADS}
+        codes = {h: taxonomy.canonical(h, getattr(decision, h)) for h in HEADS}
         unknown = [h for h in HEADS if codes[h] not in taxonomy.labels[h]]
         if unknown:
             dropped.update(unknown)
@@ -148,7 +150,8 @@ def read_decided(database_url: str, taxonomy: Taxonomy) -> tuple[LabelledSet, di
         texts.append(complaint.text)
         ids.append(str(complaint.id))
         extra.append({"complaint_id": complaint.id, "decided_at": decision.decided_at.isoformat(),
-                      "suggested": {h: getattr(complaint, f"suggested_{h}") for h in HEADS}})
+                      "suggested": {h: getattr(complaint, f"suggested_{h}") for h in HEADS},
+                      "suggested_by": complaint.model_version})
         for h in HEADS:
             labels[h].append(codes[h])
     return LabelledSet(texts=texts, labels=labels, ids=ids, extra=extra), dict(dropped)
@@ -234,7 +237,9 @@ def too_rare_codes(data: LabelledSet, taxonomy: Taxonomy, min_examples: int) -> 
             break
         keep = ok
     full = {h: Counter(data.labels[h]) for h in HEADS}
-    rare = {h: {code: full[h][code] for code in taxonomy.codes(h) if counts[h][code] < min_examples}
+    listed = {h: [c for c in taxonomy.codes(h) if taxonomy.labels[h][c].kind not in ("kecamatan", "kelurahan", "desa")]
+              for h in HEADS}  # a pemda's hundreds of village offices are learned as one class per kind
+    rare = {h: {code: full[h][code] for code in listed[h] if counts[h][code] < min_examples}
             for h in HEADS}
     return keep, {h: codes for h, codes in rare.items() if codes}
 
@@ -331,30 +336,75 @@ def paired_deltas(true: np.ndarray, challenger: np.ndarray, champion: np.ndarray
     return {metric: mine[metric] - theirs[metric] for metric in METRICS}
 
 
+MIN_EVIDENCE = 30
+"""Fewest complaints a head is judged on, on one split: below it, an interval says nothing."""
+
+
+ATTENDED_CORRECTION_RATE = 0.05
+"""Share of the champion's suggestions on a head that handlers corrected, from which the head counts as
+attended to: its kept suggestions are then confirmations, not echoes."""
+
+
+def evidence(labelled: LabelledSet, head: str, champion_version: str | None) -> np.ndarray:
+    """Which complaints of ``labelled`` are evidence on ``head`` between the champion and a challenger.
+
+    A decision that keeps the code the champion itself suggested repeats the champion's answer, which is
+    evidence only if the handler looked at that head. Handlers who look correct some of it: where they
+    corrected at least :data:`ATTENDED_CORRECTION_RATE` of the champion's suggestions on ``head``, the head is
+    attended to and every decision is evidence (the kept codes are confirmations). Where they corrected
+    fewer (a busy handler decides the OPD and confirms the rest as suggested), the kept codes are left out:
+    the champion would score 1.0 on them whatever the truth. What is left is the corrections and the codes
+    kept from another model's suggestion. Seed complaints (no suggestion) are always evidence.
+    """
+    own_kept = np.zeros(len(labelled), dtype=bool)
+    own = np.zeros(len(labelled), dtype=bool)
+    for i, extra in enumerate(labelled.extra):
+        suggested = (extra or {}).get("suggested")
+        if suggested is None or champion_version is None or extra.get("suggested_by") != champion_version:
+            continue
+        own[i] = True
+        own_kept[i] = suggested.get(head) == labelled.labels[head][i]
+    corrected = own.sum() - own_kept.sum()
+    if own.any() and corrected / own.sum() >= ATTENDED_CORRECTION_RATE:
+        return np.ones(len(labelled), dtype=bool)
+    return ~own_kept
+
+
 def compare(split: str, labelled: LabelledSet, challenger: np.ndarray, champion: np.ndarray,
             reports: tuple[dict, dict], *, tolerance: float, confidence: float,
-            resamples: int = 1000) -> list[dict]:
+            resamples: int = 1000, champion_version: str | None = None) -> list[dict]:
     """The gate's checks on one split: per head and metric, the change and whether it is acceptable.
+
+    Each head is judged on its evidence only (:func:`evidence`: the champion's own suggestions that a handler
+    kept without looking are left out), and not at all where fewer than :data:`MIN_EVIDENCE` complaints are
+    evidence (the check says so and passes: the head is decided elsewhere, on the seed test split).
 
     A check fails when the challenger is worse than the champion by more than ``tolerance`` *with
     confidence* ``confidence``: the ``confidence`` quantile of the paired bootstrap change is below
     ``-tolerance``. On a few hundred complaints one complaint moves accuracy by several thousandths, so
     comparing the two figures alone would reject good models by chance; ``confidence=0`` does just that.
     ``challenger`` and ``champion`` are the models' predictions, ``(n, 3)`` in :data:`HEADS` order;
-    ``reports`` their :func:`~triage.evaluate.evaluate` reports (the figures shown).
+    ``reports`` their :func:`~triage.evaluate.evaluate` reports on the whole split (shown beside).
     """
     checks = []
     for h, head in enumerate(HEADS):
-        true = np.asarray(labelled.labels[head], dtype=object)
-        deltas = (paired_deltas(true, challenger[:, h], champion[:, h], resamples=resamples)
-                  if confidence > 0 else None)
+        rows = evidence(labelled, head, champion_version)
+        true = np.asarray(labelled.labels[head], dtype=object)[rows]
+        mine_pred, theirs_pred = challenger[rows, h], champion[rows, h]
+        judged = len(true) >= MIN_EVIDENCE
+        deltas = (paired_deltas(true, mine_pred, theirs_pred, resamples=resamples)
+                  if confidence > 0 and judged else None)
         for metric in METRICS:
-            mine, theirs = reports[0][head][metric], reports[1][head][metric]
+            score = accuracy if metric == "accuracy" else macro_f1
+            mine = round(score(true, mine_pred), 4) if len(true) else reports[0][head][metric]
+            theirs = round(score(true, theirs_pred), 4) if len(true) else reports[1][head][metric]
             delta = mine - theirs
             bound = float(np.quantile(deltas[metric], confidence)) if deltas is not None else delta
             checks.append({"split": split, "head": head, "metric": metric, "challenger": mine,
                            "champion": theirs, "delta": round(delta, 4), "upper_bound": round(bound, 4),
-                           "tolerance": tolerance, "passed": bool(bound >= -tolerance - _EPSILON)})
+                           "tolerance": tolerance, "evidence": int(rows.sum()),
+                           "kept_suggestions_left_out": int((~rows).sum()), "judged": judged,
+                           "passed": bool(not judged or bound >= -tolerance - _EPSILON)})
     return checks
 
 
@@ -367,11 +417,19 @@ def gate(checks: list[dict] | None) -> Verdict:
                               "split)."], checks)
     reasons = [f"{c['head']} {c['metric']} on {_SPLIT_NAMES[c['split']]}: {c['challenger']:.4f} against the "
                f"champion's {c['champion']:.4f} ({c['delta']:+.4f}; at best {c['upper_bound']:+.4f}), "
-               f"worse by more than the tolerance {c['tolerance']:.3f}." for c in checks if not c["passed"]]
+               f"worse by more than the tolerance {c['tolerance']:.3f} on {c.get('evidence', '?')} complaints of "
+               "evidence." for c in checks if not c["passed"]]
+    unjudged = sorted({f"{c['head']} on {_SPLIT_NAMES[c['split']]} ({c['evidence']} complaints of evidence, "
+                       f"{c['kept_suggestions_left_out']} kept suggestions of the champion left out)"
+                       for c in checks if not c.get("judged", True)})
+    note = [f"not judged, too little evidence: {', '.join(unjudged)}."] if unjudged else []
     if reasons:
-        return Verdict(False, reasons, checks)
-    return Verdict(True, ["not worse than the champion beyond the tolerance on any head of any split."],
-                   checks)
+        return Verdict(False, reasons + note, checks)
+    gains = sorted({f"{c['head']} {c['metric']} on {_SPLIT_NAMES[c['split']]} {c['delta']:+.4f} "
+                    f"({c['evidence']} complaints)" for c in checks
+                    if c.get("judged", True) and c["delta"] > 0 and c["metric"] == "accuracy"})
+    return Verdict(True, ["not worse than the champion beyond the tolerance on any head judged on its evidence."]
+                   + ([f"better: {', '.join(gains)}."] if gains else []) + note, checks)
 
 
 _SPLIT_NAMES = {"recent": "the recent decisions", "seed_test": "the seed test split"}
@@ -407,11 +465,15 @@ def run_retrain(settings: Settings, *, dry_run: bool = False, progress: Progress
     if not dry_run:
         registry.require_signing_key()  # the challenger is saved signed: say so before training, not after
     report_progress("load", "reading the seed corpus and the decisions", 0.0)
-    train_file, test_file = corpus_files(settings.training_data_dir, taxonomy)
-    seed_train, seed_test = read_jsonl(train_file, taxonomy), read_jsonl(test_file, taxonomy)
+    seed_train = read_corpus(settings.training_data_dir, taxonomy, "train")
+    seed_test = read_corpus(settings.training_data_dir, taxonomy, "test")
     decided, unknown_codes = read_decided(settings.database_url, taxonomy)
+    router = Router(taxonomy) if taxonomy.national else None
+    if router is not None:  # the OPD head learns a kecamatan or kelurahan/desa office as its kind
+        decided.extra = [{**e, "body": b} for e, b in zip(decided.extra, decided.labels["opd"])]
+        decided.labels["opd"] = [router.learned_class(b) for b in decided.labels["opd"]]
     champion, champion_version, champion_meta, notes = _champion(registry, taxonomy)
-    seed_sha256 = file_sha256(train_file)
+    seed_sha256 = file_sha256(*corpus_paths(settings.training_data_dir, taxonomy, "train"))
     compare_seed = champion is not None and champion_meta.get("training_data_sha256") == seed_sha256
     if champion is not None and not compare_seed:
         notes.append(f"the champion {champion_version} was trained on another version of the seed corpus "
@@ -443,10 +505,18 @@ def run_retrain(settings: Settings, *, dry_run: bool = False, progress: Progress
     report_progress("train", f"challenger fitted in {training_seconds:.0f} s")
 
     splits = {"recent": data.recent, "seed_test": data.seed_test}
+    judged = {"challenger": challenger, "champion": champion}
+    if router is not None:  # every model judged on the bodies a handler of this deployment would see
+        judged = {"challenger": RoutedModel(challenger, router, learned=True),
+                  "champion": champion and RoutedModel(champion, router,
+                                                       learned=opd_learned_for(champion_meta, taxonomy))}
+        splits = {"recent": _with_bodies(data.recent, [e["body"] for e in data.recent.extra]),
+                  "seed_test": _with_bodies(data.seed_test, judged["challenger"].expected_bodies(
+                      data.seed_test.texts, data.seed_test.labels["opd"]))}
     tolerances = {"recent": settings.retrain_tolerance, "seed_test": settings.retrain_seed_tolerance}
     results: dict[str, dict[str, dict | None]] = {"challenger": {}, "champion": {}}
     predictions: dict[str, dict[str, np.ndarray]] = {"challenger": {}, "champion": {}}
-    for name, model in (("challenger", challenger), ("champion", champion)):
+    for name, model in judged.items():
         if model is None:
             continue
         for split, labelled in splits.items():
@@ -461,7 +531,8 @@ def run_retrain(settings: Settings, *, dry_run: bool = False, progress: Progress
                   for check in compare(split, splits[split], predictions["challenger"][split],
                                        predictions["champion"][split],
                                        (results["challenger"][split], results["champion"][split]),
-                                       tolerance=tolerances[split], confidence=settings.retrain_confidence)]
+                                       tolerance=tolerances[split], confidence=settings.retrain_confidence,
+                                       champion_version=champion_version)]
     verdict = gate(checks)
     report_progress("evaluate", f"gate: {'passed' if verdict.passed else 'rejected'}")
 
@@ -488,6 +559,11 @@ def run_retrain(settings: Settings, *, dry_run: bool = False, progress: Progress
         "checks": verdict.checks,
         "training_seconds": round(training_seconds, 1),
         "decision_weight": settings.retrain_decision_weight,
+        "opd_routing": {  # which OPD head serves: one learned for this deployment, or the national routing
+            "challenger": "learned",
+            "champion": None if champion is None else
+            ("learned" if opd_learned_for(champion_meta, taxonomy) else "national"),
+        },
     }
     status, saved = "dry_run", None
     if not dry_run:
@@ -538,6 +614,11 @@ def _current_or_none(registry: ModelRegistry) -> str | None:
         return None
 
 
+def _with_bodies(data: LabelledSet, bodies: list[str]) -> LabelledSet:
+    """``data`` with ``bodies`` as its OPD labels."""
+    return LabelledSet(texts=data.texts, labels={**data.labels, "opd": list(bodies)}, ids=data.ids, extra=data.extra)
+
+
 def _champion(registry: ModelRegistry,
               taxonomy: Taxonomy) -> tuple[object | None, str | None, dict, list[str]]:
     """The serving model, its version, its metadata and notes for the report (another taxonomy, or no
@@ -582,6 +663,11 @@ def render_markdown(report: dict) -> str:
              f"`{report['challenger'] or '(not saved)'}` against champion "
              f"`{report['champion'] or 'none'}`.", ""]
     lines += [f"- {reason}" for reason in report["reasons"]]
+    routing = report.get("opd_routing") or {}
+    if routing.get("champion"):
+        lines += ["", f"OPD: the challenger's own OPD head (learned from this deployment's complaints) against the "
+                      f"champion's {'own OPD head' if routing['champion'] == 'learned' else 'national routing (the category through the SOTK)'}; "
+                      "both judged on the bodies a handler sees."]
     for note in report.get("notes") or []:
         lines += ["", f"Note: {note}"]
     tolerance = report["tolerance"]
@@ -590,25 +676,31 @@ def render_markdown(report: dict) -> str:
               "on the seed test split (its labels may predate a reorganisation). A head fails when the "
               "challenger is worse by more than that even at best: *at best* is the "
               f"{report['confidence']:.0%} upper bound of the change over paired bootstrap resamples (the "
-              "change itself when the confidence is 0).", ""]
+              "change itself when the confidence is 0). Each head is judged on its *evidence*: on a head "
+              f"whose suggestions handlers corrected less than {ATTENDED_CORRECTION_RATE:.0%} of the time, a "
+              "decision that kept the champion's own suggestion repeats the champion and is left out; a head "
+              f"with fewer than {MIN_EVIDENCE} complaints of evidence on a split is not judged there.", ""]
     for split in SPLITS:
         mine = report["metrics"]["challenger"].get(split)
         if mine is None:
             lines += [f"### {_SPLIT_NAMES[split].capitalize()}: empty", ""]
             continue
         lines += [f"### {_SPLIT_NAMES[split].capitalize()} ({mine['n']} complaints)", "",
-                  "| head | metric | challenger | champion | change | at best | verdict |",
-                  "|---|---|---|---|---|---|---|"]
+                  "| head | metric | evidence (kept left out) | challenger | champion | change | at best | verdict |",
+                  "|---|---|---|---|---|---|---|---|"]
         checks = {(c["head"], c["metric"]): c for c in report["checks"] or [] if c["split"] == split}
         for head in HEADS:
             for metric in METRICS:
                 check = checks.get((head, metric))
                 if check is None:
-                    lines.append(f"| {head} | {metric} | {mine[head][metric]:.4f} | - | - | - | - |")
+                    lines.append(f"| {head} | {metric} | - | {mine[head][metric]:.4f} | - | - | - | - |")
                     continue
-                lines.append(f"| {head} | {metric} | {check['challenger']:.4f} | {check['champion']:.4f} | "
-                             f"{check['delta']:+.4f} | {check['upper_bound']:+.4f} | "
-                             f"{'ok' if check['passed'] else '**worse**'} |")
+                verdict_text = ("not judged" if not check.get("judged", True)
+                                else "ok" if check["passed"] else "**worse**")
+                lines.append(f"| {head} | {metric} | {check.get('evidence', '-')} "
+                             f"({check.get('kept_suggestions_left_out', 0)}) | {check['challenger']:.4f} | "
+                             f"{check['champion']:.4f} | {check['delta']:+.4f} | {check['upper_bound']:+.4f} | "
+                             f"{verdict_text} |")
         lines.append("")
     lines += ["## Data", "",
               f"- seed corpus: {data['seed_train']} training and {data['seed_test']} test complaints",

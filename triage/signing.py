@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
     from triage.settings import Settings
 
-RELEASE_KEY = ("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ2rUZ47ienWAVm6xtWjCoIAEhUJQ4pcnqQptnGWN8mh "
+RELEASE_KEY = ("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJKQ9cEFKn+fiOByiZdEUNA2sqE73dIjsHGg7e1jpUem "
                "triage release key")
 """Public half of the key that signs the models shipped with triage (``models/kukar-seed``)."""
 

@@ -6,9 +6,9 @@ national function codes it carries (:mod:`triage.national`); its kecamatan and t
 which territorial bodies (``kec_<name>``, ``kel_<name>``/``desa_<name>``) are generated; and, under
 ``outside``, how its exports name bodies outside the pemda (mapped onto the national outside destinations).
 
-These files are data only: they are not deployments selectable by ``TRIAGE_DEPLOYMENT`` (no model serves
-them yet). :func:`load_sotk` validates a file on load, naming the entry at fault; :meth:`Sotk.body_of_name`
-maps a body name as an export writes it onto a body code. See docs/national.md.
+Each file is a deployment (``TRIAGE_DEPLOYMENT=<name>``; :func:`triage.taxonomy.load_taxonomy` builds its
+codes from it). :func:`load_sotk` validates a file on load, naming the entry at fault;
+:meth:`Sotk.body_of_name` maps a body name as an export writes it onto a body code. See docs/national.md.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import yaml
 
 from triage.errors import TaxonomyError
 from triage.national import National, load_national
+from triage.taxonomy import FocalPoint
 
 SOTK_DIR = Path(__file__).parent / "deployments" / "sotk"
 _CODE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -45,6 +46,12 @@ class Body:
     """For units and villages: the body they belong to (the Setda for a bagian, the kecamatan for a
     kelurahan)."""
     note: str = ""
+    focal_point: FocalPoint | None = None
+    """The body's narahubung (focal point), when the pemda has named one."""
+    lapor_name: str | None = None
+    """How SP4N-LAPOR! names the body in "Instansi Terdisposisi", when it differs from ``name``."""
+    lapor_aliases: tuple[str, ...] = ()
+    """Other names of the body met in LAPOR! exports (read, never written)."""
 
 
 @dataclass(frozen=True)
@@ -134,7 +141,7 @@ def _load(path: str, mtime_ns: int, size: int, national: National) -> Sotk:
             raise TaxonomyError(f"{path}: bodies.{body.code}: parent '{body.parent}' is not a body of this file.")
     names: dict[str, str] = {}
     for body in bodies.values():
-        for alias in (body.name, *body.aliases):
+        for alias in dict.fromkeys((body.name, *body.aliases, *body.lapor_aliases, *filter(None, [body.lapor_name]))):
             plain = plain_name(alias)
             other = names.setdefault(plain, body.code)
             if other != body.code:
@@ -187,9 +194,18 @@ def _body(path: str, where: str, code: object, entry: object, national: National
     if kind not in _KINDS:
         raise TaxonomyError(f"{path}: {where}: kind '{kind}' is not one of {sorted(_KINDS)}.")
     parent = entry.get("parent")
+    focal = entry.get("focal_point")
+    if focal is not None:
+        if not isinstance(focal, dict) or not isinstance(focal.get("name"), str):
+            raise TaxonomyError(f"{path}: {where}: 'focal_point' must be a mapping with a 'name' (and optional "
+                                f"'phone', 'email'); got {focal!r}.")
+        focal = FocalPoint(name=focal["name"], phone=focal.get("phone"), email=focal.get("email"))
+    lapor_name = entry.get("lapor_name")
     return Body(code=code, name=_string(path, f"{where}.name", entry.get("name")), functions=functions,
                 aliases=_strings(path, f"{where}.aliases", entry.get("aliases")), kind=kind,
-                parent=parent if isinstance(parent, str) else None, note=str(entry.get("note", "")))
+                parent=parent if isinstance(parent, str) else None, note=str(entry.get("note", "")),
+                focal_point=focal, lapor_name=_string(path, f"{where}.lapor_name", lapor_name) if lapor_name else None,
+                lapor_aliases=_strings(path, f"{where}.lapor_aliases", entry.get("lapor_aliases")))
 
 
 def _slug(name: str) -> str:
@@ -204,7 +220,7 @@ def _territory(path: str, kecamatan: object, village_kind: str | None) -> list[B
                             f"{type(kecamatan).__name__}.")
     if kecamatan and village_kind is None:
         raise TaxonomyError(f"{path}: a provinsi has no kecamatan of its own; remove the 'kecamatan' section.")
-    parsed: list[tuple[str, tuple[str, ...], list[tuple[str, tuple[str, ...]]]]] = []
+    parsed: list[tuple[str, tuple[str, ...], list[tuple[str, tuple[str, ...], str | None]]]] = []
     for name, entry in kecamatan.items():
         where = f"kecamatan.{name}"
         if isinstance(entry, list) or entry is None:
@@ -213,32 +229,35 @@ def _territory(path: str, kecamatan: object, village_kind: str | None) -> list[B
             raise TaxonomyError(f"{path}: {where}: expected a list of villages or a mapping with aliases and "
                                 f"villages; got {entry!r}.")
         villages = []
-        for village in entry.get("villages") or []:
+        # A kabupaten's kecamatan may also hold kelurahan (the town around its seat): ``kelurahan: [...]``.
+        listed = [(v, village_kind) for v in entry.get("villages") or []]
+        listed += [(v, "kelurahan") for v in (entry.get("kelurahan") or []) if village_kind == "desa"]
+        for village, kind in listed:
             if isinstance(village, str):
-                villages.append((village.strip(), ()))
+                villages.append((village.strip(), (), kind))
             elif isinstance(village, dict) and len(village) == 1:
                 (vname, valiases), = village.items()
-                villages.append((str(vname).strip(), _strings(path, f"{where}.{vname}", valiases)))
+                villages.append((str(vname).strip(), _strings(path, f"{where}.{vname}", valiases), kind))
             else:
                 raise TaxonomyError(f"{path}: {where}: a village is a name or {{name: [aliases]}}; got {village!r}.")
         parsed.append((_string(path, where, name), _strings(path, f"{where}.aliases", entry.get("aliases")), villages))
     counts: dict[str, int] = {}
     for _, _, villages in parsed:
-        for vname, _ in villages:
+        for vname, _, _ in villages:
             counts[plain_name(vname)] = counts.get(plain_name(vname), 0) + 1
-    prefix = {"kelurahan": "Kelurahan", "desa": "Desa"}.get(village_kind or "", "")
     bodies: list[Body] = []
     for name, aliases, villages in parsed:
         kec_code = f"kec_{_slug(name)}"
         bodies.append(Body(code=kec_code, name=f"Kecamatan {name}", functions=("7.01",),
                            aliases=tuple(f"Kecamatan {a}" for a in aliases), kind="kecamatan"))
-        for vname, valiases in villages:
+        for vname, valiases, kind in villages:
+            prefix = {"kelurahan": "Kelurahan", "desa": "Desa"}.get(kind or "", "")
             shared = counts[plain_name(vname)] > 1
-            code = f"{'kel' if village_kind == 'kelurahan' else 'desa'}_{_slug(vname)}"
+            code = f"{'kel' if kind == 'kelurahan' else 'desa'}_{_slug(vname)}"
             code += f"_{_slug(name)}" if shared else ""
             full = f"{prefix} {vname}" + (f" ({name})" if shared else "")
-            function = "7.01.kel" if village_kind == "kelurahan" else "2.13.desa"
+            function = "7.01.kel" if kind == "kelurahan" else "2.13.desa"
             bodies.append(Body(code=code, name=full, functions=(function,),
-                               aliases=tuple(f"{prefix} {a}" for a in valiases), kind=village_kind or "",
+                               aliases=tuple(f"{prefix} {a}" for a in valiases), kind=kind or "",
                                parent=kec_code))
     return bodies

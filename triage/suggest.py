@@ -12,17 +12,28 @@ import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from triage.errors import InvalidInputError
 from triage.registry import ModelRegistry
+from triage.route import REVIEW_REASONS, TERRITORIAL, Router
 from triage.stem import is_readable_term
 from triage.taxonomy import HEADS, FocalPoint, Taxonomy, load_taxonomy
+
+if TYPE_CHECKING:
+    from triage.gazetteer import Where
 
 TOP_K = 3
 EXPLANATION_TERMS = 5
 _LETTER = re.compile(r"[^\W\d_]")
+
+
+def opd_learned_for(metadata: dict, taxonomy: Taxonomy) -> bool:
+    """Whether a saved model's OPD head was trained for ``taxonomy``'s deployment (its metadata names the
+    deployment it was trained for); a taxonomy file without a SOTK always uses the model's own OPD head."""
+    return taxonomy.sotk is None or metadata.get("opd_deployment", metadata.get("deployment")) == taxonomy.code
 
 
 def text_problem(value: object) -> str | None:
@@ -60,6 +71,14 @@ class HeadSuggestion:
     needs_review: bool
     alternatives: list[Alternative]
     focal_point: FocalPoint | None = None
+    outside: bool = False
+    """For the OPD head: the body is outside the pemda (*bukan wewenang*)."""
+    forward_text: str | None = None
+    """For a destination outside the pemda: where to forward the complaint and how."""
+    review_reason: str | None = None
+    """Why a handler must check this head even where the model is sure (Bahasa Indonesia), or ``None``."""
+    review_code: str | None = None
+    """The same reason as a code (``shared``, ``place``, ``not_carried``: :data:`triage.route.REVIEW_REASONS`)."""
 
 
 @dataclass(frozen=True)
@@ -79,6 +98,11 @@ class Suggestion:
     opd: HeadSuggestion
     maladministration: HeadSuggestion
     explanation: dict[str, list[Term]] = field(default_factory=dict)
+    where: Where | None = None
+    """The kecamatan and kelurahan/desa the text names (deployments built from a SOTK file)."""
+    routing: str = "learned"
+    """How the OPD was chosen: ``learned`` (an OPD head trained on this deployment's complaints) or
+    ``national`` (from the predicted national code through the deployment's SOTK, :mod:`triage.route`)."""
 
     @property
     def needs_review(self) -> bool:
@@ -99,9 +123,13 @@ class Suggestion:
                           "needs_review": head.needs_review,
                           "alternatives": [{"code": a.code, "name": a.name, "confidence": a.confidence}
                                            for a in head.alternatives],
-                          "focal_point": asdict(head.focal_point) if head.focal_point is not None else None}
+                          "focal_point": asdict(head.focal_point) if head.focal_point is not None else None,
+                          "outside": head.outside, "forward_text": head.forward_text,
+                          "review_reason": head.review_reason, "review_code": head.review_code}
         data["explanation"] = {name: [{"term": t.term, "weight": t.weight} for t in terms]
                                for name, terms in self.explanation.items()}
+        data["where"] = self.where.to_dict() if self.where is not None else None
+        data["routing"] = self.routing
         data["needs_review"] = self.needs_review
         return data
 
@@ -109,10 +137,18 @@ class Suggestion:
 class Suggester:
     """Suggest routing with one loaded model."""
 
-    def __init__(self, model, taxonomy: Taxonomy, version: str) -> None:
+    def __init__(self, model, taxonomy: Taxonomy, version: str, *, opd_learned: bool | None = None) -> None:
+        """``opd_learned``: whether the model's OPD head was trained for this deployment (the registry's
+        metadata says; ``None`` judges by its codes). Without one, a deployment built from a SOTK file routes
+        through the national codes (:mod:`triage.route`)."""
         self.model = model
         self.taxonomy = taxonomy
         self.version = version
+        self.router = Router(taxonomy) if taxonomy.national else None
+        if opd_learned is None:
+            known = set(taxonomy.codes("opd")) | set(TERRITORIAL.values())
+            opd_learned = set(map(str, model.classes_["opd"])) <= known
+        self.opd_learned = bool(opd_learned) or self.router is None
 
     @classmethod
     def from_registry(cls, models_dir: str | Path, deployment: str | Path = "kukar",
@@ -120,7 +156,7 @@ class Suggester:
         """Load the serving (or a named) model of ``models_dir`` for ``deployment``."""
         taxonomy = load_taxonomy(deployment)
         model, info = ModelRegistry(models_dir).load(version, taxonomy)
-        return cls(model, taxonomy, info.version)
+        return cls(model, taxonomy, info.version, opd_learned=opd_learned_for(info.metadata, taxonomy))
 
     def suggest(self, text: str) -> Suggestion:
         """Suggestion for one complaint."""
@@ -136,12 +172,55 @@ class Suggester:
         proba = self.model.proba_from_features(X)
         word_block = X[:, : self.model.features_.n_word_features].tocsr() if explain else None
         flags = {h: self._flagged(h, proba[h]) for h in HEADS}
+        routed = self._route(texts, proba, flags, wheres=None)
         suggestions = []
         for row in range(len(texts)):
-            heads = {h: self._head(h, proba[h][row], bool(flags[h][row])) for h in HEADS}
+            heads = {h: self._head(h, proba[h][row], bool(flags[h][row])) for h in HEADS if h != "opd"}
+            heads["opd"] = (self._routed_head(routed, row) if routed is not None
+                            else self._head("opd", proba["opd"][row], bool(flags["opd"][row])))
             explanation = {h: self._explain(word_block, row, h, heads[h].code) for h in HEADS} if explain else {}
-            suggestions.append(Suggestion(model_version=self.version, explanation=explanation, **heads))
+            where = routed[3][row] if routed is not None else None
+            if self.router is not None and where is None:
+                where = self.router.gazetteer.find(texts[row])
+            suggestions.append(Suggestion(model_version=self.version, explanation=explanation, where=where,
+                                          routing=self.routing, **heads))
         return suggestions
+
+    @property
+    def routing(self) -> str:
+        """``learned`` or ``national``: how this suggester chooses the OPD (see :class:`Suggestion`)."""
+        return "learned" if self.opd_learned else "national"
+
+    def _route(self, texts: Sequence[str], proba: dict[str, np.ndarray], flags: dict[str, np.ndarray],
+               wheres) -> tuple | None:
+        """The OPD through the deployment's SOTK (``None`` for a taxonomy without one): per complaint the
+        probability of each body, whether it needs review, why, and the places found."""
+        if self.router is None:
+            return None
+        if self.opd_learned:
+            opd, reasons, places = self.router.route(texts, proba["opd"], self.model.classes_["opd"], learned=True,
+                                                     wheres=wheres)
+            flagged = opd.max(axis=1) < self.model.thresholds_["opd"] if len(texts) else np.zeros(0, dtype=bool)
+        else:
+            opd, reasons, places = self.router.route(texts, proba["category"], self.model.classes_["category"],
+                                                     wheres=wheres)
+            flagged = flags["category"].copy()
+        flagged |= np.array([r is not None for r in reasons], dtype=bool)
+        return opd, flagged, reasons, places
+
+    def _routed_head(self, routed: tuple, row: int) -> HeadSuggestion:
+        opd, flagged, reasons, _ = routed
+        codes = self.router.codes
+        order = np.argsort(-opd[row], kind="stable")[:TOP_K]
+        alternatives = [Alternative(code=codes[i], name=self.taxonomy.name_of("opd", codes[i]),
+                                    confidence=round(float(opd[row][i]), 4)) for i in order]
+        best = alternatives[0]
+        label = self.taxonomy.labels["opd"][best.code]
+        reason = reasons[row]
+        return HeadSuggestion(code=best.code, name=best.name, confidence=best.confidence,
+                              needs_review=bool(flagged[row]), alternatives=alternatives,
+                              focal_point=label.focal_point, outside=label.outside, forward_text=label.forward_text,
+                              review_reason=REVIEW_REASONS.get(reason) if reason else None, review_code=reason)
 
     def suggest_columns(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
         """Bulk form for backlogs: per head ``<head>`` (code), ``<head>_confidence`` and
@@ -152,12 +231,22 @@ class Suggester:
         proba = self.model.predict_proba(texts)
         columns: dict[str, np.ndarray] = {}
         review = np.zeros(len(texts), dtype=bool)
+        flags = {h: self._flagged(h, proba[h]) for h in HEADS}
+        routed = self._route(texts, proba, flags, wheres=None)
         for head in HEADS:
+            if head == "opd" and routed is not None:
+                opd, flagged = routed[0], routed[1]
+                best = opd.argmax(axis=1)
+                columns[head] = np.asarray(self.router.codes, dtype=object)[best]
+                columns[f"{head}_confidence"] = opd[np.arange(len(texts)), best].round(4)
+                columns[f"{head}_needs_review"] = flagged
+                review |= flagged
+                continue
             best = proba[head].argmax(axis=1)
             confidence = proba[head][np.arange(len(texts)), best]
             columns[head] = self.model.classes_[head][best]
             columns[f"{head}_confidence"] = confidence.round(4)
-            columns[f"{head}_needs_review"] = self._flagged(head, proba[head])
+            columns[f"{head}_needs_review"] = flags[head]
             review |= columns[f"{head}_needs_review"]
         columns["needs_review"] = review
         return columns
@@ -180,6 +269,12 @@ class Suggester:
                               alternatives=alternatives, focal_point=focal)
 
     def _explain(self, word_block, row: int, head: str, code: str) -> list[Term]:
+        if head == "opd" and self.router is not None:
+            if not self.opd_learned:
+                return []  # routed from the category: the category's explanation is the reason
+            code = self.router.learned_class(code)  # a village office: the words that pointed to its kind
+            if code not in set(map(str, self.model.classes_["opd"])):
+                return []
         start, end = word_block.indptr[row], word_block.indptr[row + 1]
         columns, values = word_block.indices[start:end], word_block.data[start:end]
         contribution = values * self.model.term_weights(head, code)[columns]

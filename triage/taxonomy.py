@@ -26,6 +26,10 @@ HEAD_NAMES: dict[str, str] = {"category": "kategori", "opd": "OPD", "maladminist
 page)."""
 
 DEPLOYMENTS_DIR = Path(__file__).parent / "deployments"
+SOTK_DIR = DEPLOYMENTS_DIR / "sotk"
+LEGACY_DIR = DEPLOYMENTS_DIR / "legacy"
+"""Kukar's and Kalsel's taxonomy files from before the national layer: the old codes, kept for reference and
+for taxonomies written in that form (``categories``, ``opd``, ``maladministration`` of their own)."""
 _CODE = re.compile(r"^[a-z][a-z0-9_]*$")
 _SECTIONS = {"category": "categories", "opd": "opd", "maladministration": "maladministration"}
 
@@ -52,6 +56,19 @@ class Label:
     """How SP4N-LAPOR! names the body in "Instansi Terdisposisi" (OPDs only), when it differs from ``name``."""
     lapor_aliases: tuple[str, ...] = ()
     """Other names of the body met in LAPOR! exports (read, never written)."""
+    kind: str = ""
+    """What the code is, on deployments built from a SOTK file: on the category head ``function``,
+    ``outside`` or ``outcome``; on the OPD head the body's kind (``perangkat_daerah``, ``unit``,
+    ``kecamatan``, ``kelurahan``, ``desa``, ``pemda``) or ``outside``."""
+    functions: tuple[str, ...] = ()
+    """National function codes: the code's own (category head) or those the body carries (OPD head)."""
+    forward_text: str | None = None
+    """For destinations outside the pemda: where to forward the complaint (*bukan wewenang*)."""
+
+    @property
+    def outside(self) -> bool:
+        """Whether this code is a destination outside the pemda."""
+        return self.kind == "outside"
 
 
 @dataclass(frozen=True)
@@ -64,6 +81,20 @@ class Taxonomy:
     places: tuple[str, ...] = ()
     source: str = ""
     raw: dict = field(default_factory=dict, repr=False, compare=False)
+    aliases: dict[str, dict[str, str]] = field(default_factory=dict, repr=False, compare=False)
+    """Per head, codes that read as another code: the old category codes (``infrastruktur``) as national ones
+    (``pekerjaan_umum``), so stored decisions, old scripts and old corpora stay valid."""
+    sotk: object = field(default=None, repr=False, compare=False)
+    """The :class:`~triage.sotk.Sotk` a deployment was built from (``None`` for a taxonomy file)."""
+
+    @property
+    def national(self) -> bool:
+        """Whether the category head speaks national codes (a deployment built from a SOTK file)."""
+        return self.sotk is not None
+
+    def canonical(self, head: str, code: str) -> str:
+        """``code`` itself, or the code it is an alias of on ``head``."""
+        return self.aliases.get(head, {}).get(code, code)
 
     def codes(self, head: str) -> list[str]:
         """The codes of ``head`` in the order the deployment lists them."""
@@ -72,7 +103,7 @@ class Taxonomy:
     def label(self, head: str, code: str) -> Label:
         """The label of ``code`` on ``head``; :class:`UnknownCodeError` if the deployment lacks it."""
         try:
-            return self.labels[head][code]
+            return self.labels[head][self.canonical(head, code)]
         except KeyError:
             known = ", ".join(self.labels[head])
             raise UnknownCodeError(
@@ -84,7 +115,7 @@ class Taxonomy:
     def name_of(self, head: str, code: str) -> str:
         """The name of ``code`` on ``head``, or the code itself if the deployment lacks it (a code an older
         model predicts, or a decision made before the code was removed)."""
-        label = self.labels[head].get(code)
+        label = self.labels[head].get(self.canonical(head, code))
         return label.name if label else code
 
     def lapor_name(self, code: str) -> str:
@@ -96,6 +127,13 @@ class Taxonomy:
     def opd_of_lapor_name(self, name: str) -> str | None:
         """The OPD code whose LAPOR! name, name or an alias is ``name`` (case and spacing ignored, and the
         pemda's own name after it, e.g. "Dinas Sosial Kabupaten Kutai Kartanegara"); ``None`` if none is."""
+        if self.sotk is not None:
+            found = self.sotk.body_of_name(name)
+            if found is None:  # a destination outside the pemda, by its name or its LAPOR! name
+                plain = _plain_name(name)
+                found = next((c for c, label in self.labels["opd"].items() if plain and label.outside and plain in
+                              {_plain_name(n) for n in (label.name, label.lapor_name, *label.aliases) if n}), None)
+            return found
         wanted = {_plain_name(name)} - {""}
         place = self.name.replace("Pemerintah ", "", 1)  # "Kabupaten Kutai Kartanegara"
         for suffix in {_plain_name(place), _plain_name(place.replace("Kabupaten ", "Kab. ", 1))}:
@@ -129,8 +167,12 @@ class Taxonomy:
 
     @property
     def hash(self) -> str:
-        """sha256 of the codes on each head: a model trained for other codes is refused."""
-        payload = json.dumps({h: self.codes(h) for h in HEADS}, sort_keys=True)
+        """sha256 of the codes on each head: a model trained for other codes is refused. On a deployment built
+        from a SOTK file, of the national heads only (category and maladministration, the same for every
+        pemda): one model serves every such deployment, and whether its OPD head is this pemda's own is
+        decided apart (:mod:`triage.route`)."""
+        heads = ("category", "maladministration") if self.national else HEADS
+        payload = json.dumps({h: self.codes(h) for h in heads}, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()
 
 
@@ -155,7 +197,9 @@ _COMMON = {
 
 
 def load_taxonomy(deployment: str | Path = "kukar") -> Taxonomy:
-    """Load and validate a deployment: a shipped name (``kukar``, ``kalsel``) or a YAML path.
+    """Load and validate a deployment: a shipped name (``kukar``, ``kalsel``, ``surabaya``, ``kab_bandung``,
+    ``samarinda``: their SOTK files in ``triage/deployments/sotk/``) or a YAML path (a SOTK file, or a
+    taxonomy file with ``categories``, ``opd`` and ``maladministration`` of its own).
 
     Loaded once, and again when the file changes: a running service that is promoted a model trained for
     an edited taxonomy loads both, without a restart.
@@ -165,6 +209,11 @@ def load_taxonomy(deployment: str | Path = "kukar") -> Taxonomy:
     return _load(str(path), stat.st_mtime_ns, stat.st_size)
 
 
+def shipped_deployments() -> list[str]:
+    """The deployment names ``TRIAGE_DEPLOYMENT`` accepts without a path."""
+    return sorted(p.stem for p in SOTK_DIR.glob("*.yaml"))
+
+
 @lru_cache(maxsize=16)
 def _load(path: str, mtime_ns: int, size: int) -> Taxonomy:
     """The taxonomy in ``path``; ``mtime_ns`` and ``size`` (of the file as it is now) only key the cache."""
@@ -172,6 +221,8 @@ def _load(path: str, mtime_ns: int, size: int) -> Taxonomy:
         raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise TaxonomyError(f"{path} is not valid YAML: {exc}. Fix the file's syntax.") from None
+    if isinstance(raw, dict) and "sotk" in raw:
+        return _from_sotk(path)
     if not isinstance(raw, dict):
         raise TaxonomyError(f"{path}: expected a mapping with deployment, categories, opd and "
                             f"maladministration; got {type(raw).__name__}.")
@@ -192,6 +243,59 @@ def _load(path: str, mtime_ns: int, size: int) -> Taxonomy:
                     places=tuple(str(p) for p in places), source=path, raw=raw)
 
 
+def _from_sotk(path: str) -> Taxonomy:
+    """A deployment built from a SOTK file and the national layer (docs/national.md).
+
+    - category: every national function (by its slug), every destination outside the pemda and every outcome
+      that is not a routing; the old category codes are aliases of the functions they read as;
+    - opd: every body of the SOTK (perangkat daerah, units, kecamatan, kelurahan/desa, the pemda itself) and
+      every destination outside the pemda (marked ``outside``, with where to forward);
+    - maladministration: the national forms (``national/maladministration.yaml``).
+    """
+    from triage.national import load_national
+    from triage.sotk import load_sotk
+
+    national = load_national()
+    sotk = load_sotk(path, national)
+    categories: dict[str, Label] = {}
+    slug_of = {f.code: f.slug for f in national.functions.values()}
+    for function in national.functions.values():
+        categories[function.slug] = Label(code=function.slug, name=function.name, description=function.description,
+                                          kind="function", functions=(function.code,))
+    for dest in national.destinations.values():
+        categories[dest.code] = Label(code=dest.code, name=dest.name, description=dest.remit, kind="outside",
+                                      forward_text=dest.forward_text())
+    for outcome in national.outcomes.values():
+        categories[outcome.code] = Label(code=outcome.code, name=outcome.name, description=outcome.description,
+                                         kind="outcome")
+    bodies: dict[str, Label] = {}
+    for body in sotk.bodies.values():
+        if body.kind == "outside":
+            continue
+        bodies[body.code] = Label(code=body.code, name=body.name, description=body.note, aliases=body.aliases,
+                                  focal_point=body.focal_point, lapor_name=body.lapor_name,
+                                  lapor_aliases=body.lapor_aliases, kind=body.kind, functions=body.functions)
+    for dest in national.destinations.values():
+        extra = sotk.bodies[dest.code].aliases if dest.code in sotk.bodies else ()
+        bodies[dest.code] = Label(code=dest.code, name=dest.name, description=dest.remit,
+                                  aliases=extra, lapor_name=dest.lapor_name, kind="outside",
+                                  forward_text=dest.forward_text())
+    malad_path = str(Path(national_dir()) / "maladministration.yaml")
+    malad = _parse_section(malad_path, "maladministration",
+                           (yaml.safe_load(Path(malad_path).read_text(encoding="utf-8")) or {}).get("maladministration"))
+    aliases = {"category": {old: slug_of[legacy.national] for old, legacy in national.legacy.items()
+                            if old not in categories}}
+    places = tuple(b.name.removeprefix("Kecamatan ") for b in sotk.bodies.values() if b.kind == "kecamatan")
+    return Taxonomy(code=sotk.code, name=sotk.name, labels={"category": categories, "opd": bodies,
+                                                           "maladministration": malad},
+                    places=places, source=path, aliases=aliases, sotk=sotk)
+
+
+def national_dir() -> Path:
+    """Where the national layer's files are."""
+    return DEPLOYMENTS_DIR / "national"
+
+
 def _resolve(deployment: str | Path) -> Path:
     path = Path(deployment)
     if path.suffix in {".yaml", ".yml"}:
@@ -199,18 +303,19 @@ def _resolve(deployment: str | Path) -> Path:
             raise TaxonomyError(f"Taxonomy file {path} does not exist. Give an existing YAML file "
                                 f"or a shipped deployment name.")
         return path.resolve()
-    shipped = DEPLOYMENTS_DIR / f"{deployment}.yaml"
+    shipped = SOTK_DIR / f"{deployment}.yaml"
     if not shipped.is_file():
-        names = ", ".join(sorted(p.stem for p in DEPLOYMENTS_DIR.glob("*.yaml")))
+        names = ", ".join(shipped_deployments())
         raise TaxonomyError(f"Unknown deployment '{deployment}'. Shipped deployments: {names}; "
-                            "or give the path of a taxonomy YAML file.")
+                            "or give the path of a SOTK or taxonomy YAML file.")
     return shipped
 
 
 def _resolve_load(other: str, path: str) -> Taxonomy:
     if other == Path(path).stem:
         raise TaxonomyError(f"{path}: a section cannot be 'same_as' its own deployment.")
-    return load_taxonomy(other)
+    sibling = Path(path).parent / f"{other}.yaml"  # a taxonomy file next to this one, else a shipped deployment
+    return load_taxonomy(sibling if sibling.is_file() else other)
 
 
 def _parse_section(path: str, section: str, entries: object) -> dict[str, Label]:

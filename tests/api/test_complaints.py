@@ -12,7 +12,8 @@ from triage.api import create_app
 from triage.apikeys import create_key
 from triage.db import Complaint, make_engine, make_sessions
 from triage.settings import Settings
-from triage.taxonomy import DEPLOYMENTS_DIR, HEADS
+from tests.conftest import kukar_with
+from triage.taxonomy import HEADS
 
 COMPLAINT = "Jalan poros di Desa Loa Kulu rusak berlubang besar sudah enam bulan tidak diperbaiki Dinas PU."
 
@@ -60,11 +61,8 @@ def test_the_same_external_id_twice_is_a_409_naming_the_stored_complaint(client,
 
 
 def test_the_opd_suggestion_carries_the_focal_point_the_deployment_configures(tmp_path: Path, database_url):
-    yaml_text = (DEPLOYMENTS_DIR / "kukar.yaml").read_text(encoding="utf-8")
-    line = next(line for line in yaml_text.splitlines() if line.strip().startswith("dpupr:"))
-    with_focal = line.rstrip()[:-1] + ', focal_point: {name: "Ir. Rahmat", phone: "0541-661234"}}'
-    deployment = tmp_path / "kukar-narahubung.yaml"
-    deployment.write_text(yaml_text.replace(line, with_focal), encoding="utf-8")
+    deployment = kukar_with(tmp_path, "dpupr", 'focal_point: {name: "Ir. Rahmat", phone: "0541-661234"}',
+                            "kukar-narahubung.yaml")
     settings = Settings(database_url=database_url, models_dir=Path(__file__).parents[2] / "models",
                         deployment=str(deployment))
     engine = make_engine(database_url)

@@ -12,7 +12,7 @@ from triage.api import create_app
 from triage.registry import ModelRegistry
 from triage.serving import ModelHolder
 from triage.settings import PROJECT_ROOT, Settings
-from triage.taxonomy import DEPLOYMENTS_DIR, load_taxonomy
+from triage.taxonomy import LEGACY_DIR, load_taxonomy
 
 
 def registry_with_two_models(tmp_path):
@@ -41,7 +41,7 @@ def test_a_promotion_is_served_within_the_check_interval_and_old_holders_keep_th
 
 def test_a_model_trained_for_an_edited_taxonomy_is_served_with_it_without_a_restart(tmp_path):
     deployment = tmp_path / "pemda.yaml"
-    shutil.copy(DEPLOYMENTS_DIR / "kukar.yaml", deployment)
+    shutil.copy(LEGACY_DIR / "kukar.yaml", deployment)
     model, _ = ModelRegistry(PROJECT_ROOT / "models").load("kukar-seed", load_taxonomy("kukar"))
     registry = ModelRegistry(tmp_path / "models")
     registry.save(model, deployment=load_taxonomy(deployment), metadata={}, version="before")

@@ -87,7 +87,7 @@ def test_enqueueing_skips_an_external_id_repeated_within_the_rows(db, suggester)
 
 def test_two_decisions_cannot_share_a_revision(db, suggester):
     complaint = create_complaint(db, suggester, "Jalan rusak di Muara Badak.")
-    codes = {"category": "infrastruktur", "opd": "dpupr", "maladministration": "bukan_maladministrasi"}
+    codes = {"category": "pekerjaan_umum", "opd": "dpupr", "maladministration": "bukan_maladministrasi"}
     for _ in range(2):
         db.add(Decision(complaint_id=complaint.id, revision=1, **codes, category_kept=True, opd_kept=True,
                         maladministration_kept=True, decided_by="test"))

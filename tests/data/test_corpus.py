@@ -11,7 +11,14 @@ from collections import Counter, defaultdict
 import pytest
 
 from triage.settings import PROJECT_ROOT
-from triage.taxonomy import HEADS
+from triage.taxonomy import HEADS, LEGACY_DIR, load_taxonomy
+
+@pytest.fixture(scope="module")
+def taxonomy():
+    """The Kukar corpus and the realdata maps speak the codes from before the national layer (they read as
+    national codes through the kukar deployment: tests/test_taxonomy.py)."""
+    return load_taxonomy(LEGACY_DIR / "kukar.yaml")
+
 
 TRAINING_DIR = PROJECT_ROOT / "training_data" / "kukar"
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from tests.api.conftest import Key
 from triage.api import create_app
 from triage.apikeys import create_key
+from tests.conftest import kukar_with
 from triage.settings import PROJECT_ROOT, Settings
 
 ROAD = "Jalan poros di Desa Loa Kulu rusak berlubang besar sudah enam bulan tidak diperbaiki Dinas PU."
@@ -24,12 +25,7 @@ FOCAL = '{name: "Budi Santoso", phone: "0812-3456-7890", email: "budi@dpupr.kuka
 @pytest.fixture
 def deployment(tmp_path: Path) -> Path:
     """kukar, with a focal point for dpupr (the codes, and so the shipped model, are unchanged)."""
-    text = (PROJECT_ROOT / "triage" / "deployments" / "kukar.yaml").read_text(encoding="utf-8")
-    marker = '  dpupr:         {name: "Dinas Pekerjaan Umum dan Penataan Ruang", '
-    assert marker in text
-    path = tmp_path / "kukar-focal.yaml"
-    path.write_text(text.replace(marker, marker + f"focal_point: {FOCAL}, "), encoding="utf-8")
-    return path
+    return kukar_with(tmp_path, "dpupr", f"focal_point: {FOCAL}", "kukar-focal.yaml")
 
 
 @pytest.fixture
@@ -83,7 +79,7 @@ def intake(client: TestClient, key: Key, text: str = ROAD, **fields) -> int:
     return response.json()["id"]
 
 
-def route(client: TestClient, key: Key, complaint_id: int, opd: str = "dpupr", category: str = "infrastruktur"):
+def route(client: TestClient, key: Key, complaint_id: int, opd: str = "dpupr", category: str = "pekerjaan_umum"):
     return client.post(f"/v1/complaints/{complaint_id}/decisions", headers=key.headers,
                        json={"category": category, "opd": opd, "maladministration": "penundaan_berlarut"})
 

@@ -11,7 +11,7 @@ from triage.national import load_national
 from triage.sotk import SOTK_DIR, load_sotk, plain_name
 from triage.taxonomy import load_taxonomy
 
-SHIPPED = ("surabaya", "kab_bandung", "samarinda")
+SHIPPED = ("surabaya", "kab_bandung", "samarinda", "kukar", "kalsel")
 
 
 @pytest.mark.parametrize("name", SHIPPED)
@@ -26,9 +26,16 @@ def test_shipped_sotk_loads_and_every_body_carries_existing_national_codes(name)
 
 
 @pytest.mark.parametrize("name", SHIPPED)
-def test_sotk_files_are_not_selectable_deployments_yet(name):
-    with pytest.raises(TaxonomyError, match=f"Unknown deployment '{name}'"):
-        load_taxonomy(name)
+def test_every_sotk_file_is_a_deployment_with_national_categories_and_its_own_bodies(name):
+    taxonomy = load_taxonomy(name)
+    national = load_national()
+    assert taxonomy.national and taxonomy.code == name
+    assert {f.slug for f in national.functions.values()} <= set(taxonomy.codes("category"))
+    assert set(national.destinations) <= set(taxonomy.codes("opd"))
+    assert all(taxonomy.labels["opd"][d].outside and taxonomy.labels["opd"][d].forward_text
+               for d in national.destinations)
+    bodies = {c for c, b in load_sotk(name).bodies.items() if b.kind != "outside"}
+    assert bodies <= set(taxonomy.codes("opd"))
 
 
 def test_several_bodies_may_share_a_code_and_one_body_may_carry_several():
@@ -99,6 +106,6 @@ def test_a_sotk_without_sources_is_refused(tmp_path):
 
 
 def test_unknown_sotk_name_lists_the_shipped_ones():
-    with pytest.raises(TaxonomyError, match="Shipped SOTK files: kab_bandung, samarinda, surabaya"):
+    with pytest.raises(TaxonomyError, match="Shipped SOTK files: kab_bandung, kalsel, kukar, samarinda, surabaya"):
         load_sotk("medan")
     assert sorted(p.stem for p in SOTK_DIR.glob("*.yaml")) == sorted(SHIPPED)

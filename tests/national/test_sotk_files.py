@@ -11,7 +11,7 @@ import yaml
 from triage.national import load_national
 from triage.sotk import load_sotk, plain_name
 
-DEPLOYMENTS = Path(__file__).resolve().parents[2] / "triage" / "deployments"
+DEPLOYMENTS = Path(__file__).resolve().parents[2] / "triage" / "deployments" / "legacy"  # the taxonomies before the national layer
 SHIPPED = ("kukar", "kalsel", "surabaya", "kab_bandung", "samarinda")
 
 # The 21 OPD codes of the default deployment (triage/deployments/kukar.yaml): training data, stored

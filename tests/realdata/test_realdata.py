@@ -20,6 +20,14 @@ from triage.realdata import (
     DROP_DUPLICATE, DROP_NO_CATEGORY, DROP_NO_OPD, DROP_SHORT, DROP_UNMAPPED, MAPS_DIR, OPD_CATEGORY, SOURCES,
     Source, build_all, build_source, clean_text, load_map, read_source,
 )
+from triage.taxonomy import LEGACY_DIR, load_taxonomy
+
+
+@pytest.fixture(scope="module")
+def taxonomy():
+    """The realdata maps speak the Kukar codes from before the national layer (they read as national codes
+    through the kukar deployment: tests/test_taxonomy.py)."""
+    return load_taxonomy(LEGACY_DIR / "kukar.yaml")
 
 MIN_ROWS_REVIEWED = 20
 

@@ -32,7 +32,7 @@ def create_and_route(live: Live, text: str = PU_COMPLAINT, **fields) -> int:
         assert created.status_code == 201, created.text
         complaint_id = created.json()["id"]
         routed = api.post(f"/v1/complaints/{complaint_id}/decisions", headers=live.handler.headers,
-                          json={"category": "infrastruktur", "opd": "dpupr",
+                          json={"category": "pekerjaan_umum", "opd": "dpupr",
                                 "maladministration": "penundaan_berlarut"})
         assert routed.status_code == 201, routed.text
     return complaint_id

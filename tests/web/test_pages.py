@@ -124,7 +124,7 @@ def test_an_unknown_code_or_complaint_is_an_error_page(client, signed_in, handle
     complaint = post_complaint(client, handler, PU_COMPLAINT)
 
     bad = client.post(f"/pengaduan/{complaint['id']}/keputusan", data={
-        "csrf": signed_in, "action": "koreksi", "category": "infrastruktur", "opd": "dinas_rahasia",
+        "csrf": signed_in, "action": "koreksi", "category": "pekerjaan_umum", "opd": "dinas_rahasia",
         "maladministration": "bukan_maladministrasi"})
     missing = client.get("/pengaduan/999")
 

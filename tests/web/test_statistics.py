@@ -25,8 +25,8 @@ def test_period_start_folds_days_into_weeks_and_months():
 FIXED_NOW = datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc)
 """The clock while the history below is made and read: the decisions fall in November 2026 whatever today is."""
 
-ROAD = {"category": "infrastruktur", "opd": "dpupr", "maladministration": "penundaan_berlarut"}
-WATER = {"category": "air_bersih", "opd": "dinsos", "maladministration": "bukan_maladministrasi"}
+ROAD = {"category": "pekerjaan_umum", "opd": "dpupr", "maladministration": "penundaan_berlarut"}
+WATER = {"category": "air_minum", "opd": "dinsos", "maladministration": "bukan_maladministrasi"}
 
 
 @pytest.fixture
@@ -62,7 +62,7 @@ def test_volume_counts_complaints_per_period_opd_and_category(client, history, d
     first_week = [r for r in weekly if r.period == date(2026, 11, 2)]
     assert [(r.opd, r.complaints) for r in first_week] == [("dpupr", 2)]
     assert sum(r.complaints for r in monthly) == 3 and {r.period for r in monthly} == {date(2026, 11, 1)}
-    assert [(r.opd, r.category, r.complaints) for r in only_dinsos] == [("dinsos", "air_bersih", 1)]
+    assert [(r.opd, r.category, r.complaints) for r in only_dinsos] == [("dinsos", "air_minum", 1)]
     assert [(r.period, r.decisions, r.kept) for r in decided] == [(date(2026, 11, 1), 3, history)]
     assert decided[0].rate("opd") == history["opd"] / 3
 
@@ -99,9 +99,9 @@ def test_the_csv_downloads_hold_the_numbers_behind_the_charts(client, admin, his
     assert 'filename="pengaduan_2026-11-01_2026-11-30.csv"' in volume_csv.headers["content-disposition"]
     assert volume_csv.content.decode("utf-8-sig").splitlines() == [
         "periode_mulai;opd;nama_opd;kategori;nama_kategori;jumlah_pengaduan",
-        "2026-11-02;dpupr;Dinas Pekerjaan Umum dan Penataan Ruang;infrastruktur;"
-        "Infrastruktur dan Pekerjaan Umum;2",
-        "2026-11-09;dinsos;Dinas Sosial;air_bersih;Air Bersih;1",
+        "2026-11-02;dpupr;Dinas Pekerjaan Umum dan Penataan Ruang;pekerjaan_umum;"
+        "Pekerjaan Umum dan Penataan Ruang;2",
+        "2026-11-09;dinsos;Dinas Sosial;air_minum;Program Pengelolaan dan Pengembangan Sistem Penyediaan Air Minum;1",
     ]
     rows = acceptance_csv.content.decode("utf-8-sig").splitlines()
     assert rows[0].startswith("periode_mulai;keputusan;kategori_dipertahankan")

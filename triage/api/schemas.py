@@ -88,6 +88,22 @@ class HeadSuggestionPublic(BaseModel):
 
 class OpdSuggestionPublic(HeadSuggestionPublic):
     focal_point: FocalPointPublic | None = Field(None, description="The OPD's narahubung, if configured.")
+    outside: bool = Field(False, description="The body is outside the pemda (*bukan wewenang*): forward it.")
+    forward_text: str | None = Field(None, description="Where to forward and how, for a body outside the pemda.")
+    review_reason: str | None = Field(None, description="Why the body needs a handler's look although the "
+                                                        "model may be sure (Bahasa Indonesia).")
+
+
+class PlacePublic(BaseModel):
+    code: str = Field(description="The office's OPD code (kec_..., kel_..., desa_...).")
+    name: str
+    kind: str
+    matched: str = Field(description="The words of the text that named it.")
+
+
+class WherePublic(BaseModel):
+    kecamatan: PlacePublic | None = None
+    village: PlacePublic | None = Field(None, description="The kelurahan or desa.")
 
 
 class TermPublic(BaseModel):
@@ -102,6 +118,11 @@ class SuggestionPublic(BaseModel):
     opd: OpdSuggestionPublic
     maladministration: HeadSuggestionPublic
     explanation: dict[str, list[TermPublic]] = Field(description="Per head, the stems that weighed most.")
+    where: WherePublic | None = Field(None, description="The kecamatan and kelurahan/desa the text names, "
+                                                        "from the deployment's gazetteer.")
+    routing: str = Field("learned", description="How the OPD was chosen: 'learned' (an OPD head trained on this "
+                                                "pemda's decisions) or 'national' (from the national code "
+                                                "through the pemda's SOTK).")
 
 
 class RoutingPublic(BaseModel):
@@ -195,6 +216,14 @@ class LabelPublic(BaseModel):
     name: str
     description: str = ""
     focal_point: FocalPointPublic | None = None
+    outside: bool = Field(False, description="True for a destination outside the pemda (LAPOR! *Bukan "
+                                              "Wewenang*): the complaint is forwarded there, not dispositioned.")
+    kind: str = Field("", description="category: function, outside or outcome; opd: perangkat_daerah, unit, "
+                                      "kecamatan, kelurahan, desa, pemda or outside (deployments built from a "
+                                      "SOTK file).")
+    functions: list[str] = Field(default_factory=list, description="National function codes (Permendagri "
+                                                                   "90/2019) of the code or that the body carries.")
+    forward_text: str | None = Field(None, description="For an outside destination: where to forward and how.")
 
 
 class TaxonomyPublic(BaseModel):
@@ -208,7 +237,9 @@ class TaxonomyPublic(BaseModel):
     def of(cls, taxonomy: Taxonomy) -> TaxonomyPublic:
         def labels(head: str) -> list[LabelPublic]:
             return [LabelPublic(code=label.code, name=label.name, description=label.description,
-                                focal_point=FocalPointPublic(**vars(label.focal_point)) if label.focal_point else None)
+                                focal_point=FocalPointPublic(**vars(label.focal_point)) if label.focal_point else None,
+                                outside=label.outside, kind=label.kind, functions=list(label.functions),
+                                forward_text=label.forward_text)
                     for label in taxonomy.labels[head].values()]
         return cls(deployment=taxonomy.code, name=taxonomy.name, **{h: labels(h) for h in HEADS})
 

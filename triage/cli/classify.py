@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from triage.cli import app, fail
-from triage.dataset import read_jsonl
+from triage.dataset import read_jsonl, read_national
 from triage.evaluate import evaluate as evaluate_model
 from triage.registry import ModelRegistry
 from triage.settings import get_settings
@@ -52,11 +52,18 @@ def evaluate(data: Annotated[Path, typer.Option("--data", help="Labelled JSONL f
     """Evaluate the model on a labelled file, on the heads the file carries."""
     settings = get_settings()
     suggester = Suggester.from_registry(settings.models_dir, deployment or settings.deployment, model)
-    labelled = read_jsonl(data, suggester.taxonomy)
+    taxonomy = suggester.taxonomy
+    labelled = read_national(data, taxonomy) if taxonomy.national else read_jsonl(data, taxonomy)
     if not labelled.heads:
         fail(f"{data}: no labels to evaluate against. Each line needs the code of at least one head "
              f"({', '.join(HEADS)}) besides 'text'.")
-    report = evaluate_model(suggester.model, labelled)
+    model = suggester.model
+    if taxonomy.national and "opd" in labelled.labels:  # judged on the bodies a handler sees
+        from triage.route import RoutedModel
+
+        model = RoutedModel(model, suggester.router, learned=suggester.opd_learned)
+        labelled.labels["opd"] = model.expected_bodies(labelled.texts, labelled.labels["opd"])
+    report = evaluate_model(model, labelled)
     report["model_version"] = suggester.version
     if as_json:
         typer.echo(json.dumps(report, indent=2))
@@ -88,9 +95,24 @@ def suggest(text: Annotated[Optional[str], typer.Argument(help="Complaint text; 
         alts = ", ".join(f"{a.code} {confidence_text(a.confidence)}" for a in h.alternatives[1:])
         flag = " (review)" if h.needs_review else ""
         typer.echo(f"  {head:<18} {h.code:<24} {confidence_text(h.confidence):>5}{flag}   also: {alts}")
-    terms = ", ".join(t.term for t in suggestion.explanation.get("opd", []))
+    opd = suggestion.opd
+    if opd.forward_text:  # Indonesian on a line of its own: what the handler acts on
+        typer.echo(f"  {opd.forward_text}")
+    if opd.review_code:
+        typer.echo(f"  opd needs review: {_REVIEW_REASONS[opd.review_code]}")
+    where = suggestion.where
+    if where is not None and (where.kecamatan or where.village):
+        typer.echo("  where: " + ", ".join(p.name for p in (where.kecamatan, where.village) if p is not None))
+    typer.echo(f"  opd routing: {suggestion.routing}")
+    terms = ", ".join(t.term for t in suggestion.explanation.get("opd" if suggestion.routing == "learned" else
+                                                                  "category", []))
     if terms:
-        typer.echo(f"  why (opd): {terms}")
+        typer.echo(f"  why ({'opd' if suggestion.routing == 'learned' else 'category'}): {terms}")
+
+
+_REVIEW_REASONS = {"shared": "several bodies carry this function and the text names none of them",
+                   "place": "a territorial matter, but no kecamatan or kelurahan/desa of the deployment is named",
+                   "not_carried": "the pemda has no body for this function; choose where to send it"}
 
 
 def confidence_text(confidence: float) -> str:

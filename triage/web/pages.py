@@ -156,7 +156,7 @@ def queue(request: Request, user: UserDep, db: SessionDep, suggester: SuggesterD
     return page(request, "queue.html", {
         "user": user, "query": query, "items": [_row(c, taxonomy) for c in items], "counts": counts,
         "options": _options(taxonomy), "channels": CHANNELS, "stages": STAGE_NAMES, "overdue_now": _overdue_now(), "page_count": max(1, -(-total // PAGE_SIZE)),
-        "message": _done_message(request), **queue_context(db, user, items, request),
+        "message": _done_message(request), **queue_context(db, user, items, request, taxonomy),
     })
 
 

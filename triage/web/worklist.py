@@ -44,7 +44,8 @@ def _back(query_string: str, **params: str) -> RedirectResponse:
 # -- what the queue and the complaint show --------------------------------------------------------------
 
 
-def queue_context(db: Session, user: WebUser, items: list[Complaint], request: Request) -> dict:
+def queue_context(db: Session, user: WebUser, items: list[Complaint], request: Request,
+                  taxonomy: Taxonomy | None = None) -> dict:
     """Saved filters, who has which row open, which rows a bulk confirmation may take, and the outcome of
     the last bulk confirmation or undo (from the redirect's parameters)."""
     key_id = user.caller.key_id
@@ -59,7 +60,7 @@ def queue_context(db: Session, user: WebUser, items: list[Complaint], request: R
     result = {
         "saved_filters": saved_filters(db, key_id),
         "open_by": open_by_others(db, [c.id for c in items], key_id),
-        "eligible": {c.id for c in items if eligible(c)},
+        "eligible": {c.id for c in items if eligible(c, taxonomy)},
         "batch_note": batch_note,
     }
     saved, dropped = request.query_params.get("disimpan"), request.query_params.get("dihapus")
