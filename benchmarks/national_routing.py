@@ -108,7 +108,8 @@ def day_one(shared: Path, models: Path) -> dict:
         model, info = ModelRegistry(models).load(None, taxonomy)
         rows = records_of(name, shared)
         began = time.perf_counter()
-        results[name] = score(RoutedModel(model, Router(taxonomy), learned=False), taxonomy, rows)
+        results[name] = score(RoutedModel(model, Router(taxonomy), learned=False,
+                                          priors=info.metadata.get("category_priors")), taxonomy, rows)
         results[name]["seconds"] = round(time.perf_counter() - began, 1)
         results[name]["model"] = info.version
     return results
@@ -128,6 +129,7 @@ def outside_laporgub(shared: Path, models: Path) -> dict | None:
 
     import pandas as pd
 
+    from triage.priors import adjust
     from triage.registry import ModelRegistry
     from triage.taxonomy import load_taxonomy
 
@@ -136,13 +138,14 @@ def outside_laporgub(shared: Path, models: Path) -> dict | None:
         return None
     frame = pd.read_csv(path, sep=";")
     taxonomy = load_taxonomy("kalsel")  # a province's channel, as LaporGub is
-    model, _ = ModelRegistry(models).load(None, taxonomy)
+    model, info = ModelRegistry(models).load(None, taxonomy)
     results = {}
     for group, destinations in OUTSIDE_GROUPS.items():
         rows = frame[frame.category.str.strip() == group]
         texts = [" ".join(ast.literal_eval(tokens)) for tokens in rows.complaints]
         texts = [t for t in texts if t.strip()]
-        proba = model.predict_proba(texts)["category"]
+        proba = adjust(model.predict_proba(texts)["category"], model.classes_["category"],
+                       info.metadata.get("category_priors"))
         predicted = model.classes_["category"][proba.argmax(axis=1)]
         kinds = np.array([taxonomy.labels["category"][c].kind for c in predicted])
         results[group] = {"n": len(texts), "as_outside": float((kinds == "outside").mean()),
@@ -216,8 +219,9 @@ def learning_curve(shared: Path, models: Path, sizes: list[int]) -> dict:
                                     signing_key=key, training_data_dir=ROOT / "training_data")
                 began = time.perf_counter()
                 outcome = run_retrain(settings, progress=None)
-                model, _ = ModelRegistry.for_settings(settings).load(outcome.version, taxonomy)
-                figures = score(RoutedModel(model, Router(taxonomy), learned=True), taxonomy, test)
+                model, info = ModelRegistry.for_settings(settings).load(outcome.version, taxonomy)
+                figures = score(RoutedModel(model, Router(taxonomy), learned=True,
+                                            priors=info.metadata.get("category_priors")), taxonomy, test)
                 figures.update(status=outcome.status, seconds=round(time.perf_counter() - began),
                                reasons=outcome.verdict.reasons)
                 results[name][size] = figures

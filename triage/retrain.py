@@ -42,6 +42,7 @@ from triage.evaluate import accuracy, evaluate, macro_f1
 from triage.registry import ModelRegistry
 from triage.settings import Settings
 from triage.taxonomy import HEADS, Taxonomy, load_taxonomy
+from triage.priors import prior_weights
 from triage.route import RoutedModel, Router
 from triage.suggest import opd_learned_for
 from triage.train import build_model
@@ -507,9 +508,11 @@ def run_retrain(settings: Settings, *, dry_run: bool = False, progress: Progress
     splits = {"recent": data.recent, "seed_test": data.seed_test}
     judged = {"challenger": challenger, "champion": champion}
     if router is not None:  # every model judged on the bodies a handler of this deployment would see
-        judged = {"challenger": RoutedModel(challenger, router, learned=True),
+        judged = {"challenger": RoutedModel(challenger, router, learned=True,
+                                            priors=prior_weights(data.train.labels["category"], taxonomy)),
                   "champion": champion and RoutedModel(champion, router,
-                                                       learned=opd_learned_for(champion_meta, taxonomy))}
+                                                       learned=opd_learned_for(champion_meta, taxonomy),
+                                                       priors=champion_meta.get("category_priors"))}
         splits = {"recent": _with_bodies(data.recent, [e["body"] for e in data.recent.extra]),
                   "seed_test": _with_bodies(data.seed_test, judged["challenger"].expected_bodies(
                       data.seed_test.texts, data.seed_test.labels["opd"]))}
@@ -582,6 +585,7 @@ def run_retrain(settings: Settings, *, dry_run: bool = False, progress: Progress
             "metrics": {"test": results["challenger"]["seed_test"],
                         "recent": results["challenger"]["recent"]},
             "thresholds": {h: round(t, 4) for h, t in challenger.thresholds_.items()},
+            **({"category_priors": prior_weights(data.train.labels["category"], taxonomy)} if taxonomy.national else {}),
             "retrain": {"champion": champion_version, "status": status, "reasons": verdict.reasons,
                         "decided": len(decided), "decisions_until": data.summary["decisions_until"],
                         "run": report["run"]},

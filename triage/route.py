@@ -252,8 +252,9 @@ class RoutedModel:
     :data:`REVIEW_REASONS`; the suggestions handlers see include them.)
     """
 
-    def __init__(self, model, router: Router, *, learned: bool) -> None:
+    def __init__(self, model, router: Router, *, learned: bool, priors: dict[str, float] | None = None) -> None:
         self.model = model
+        self.priors = priors
         self.router = router
         self.learned = learned
         self.classes_ = {**model.classes_, "opd": np.asarray(router.codes, dtype=object)}
@@ -261,7 +262,10 @@ class RoutedModel:
                             "opd": model.thresholds_["opd" if learned else "category"]}
 
     def predict_proba(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        from triage.priors import adjust
+
         proba = self.model.predict_proba(texts)
+        proba = {**proba, "category": adjust(proba["category"], self.model.classes_["category"], self.priors)}
         head = "opd" if self.learned else "category"
         opd, _, _ = self.router.route(texts, proba[head], self.model.classes_[head], learned=self.learned)
         return {**proba, "opd": opd}

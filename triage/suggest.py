@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from triage.errors import InvalidInputError
+from triage.priors import adjust
 from triage.registry import ModelRegistry
 from triage.route import REVIEW_REASONS, TERRITORIAL, Router
 from triage.stem import is_readable_term
@@ -137,13 +138,16 @@ class Suggestion:
 class Suggester:
     """Suggest routing with one loaded model."""
 
-    def __init__(self, model, taxonomy: Taxonomy, version: str, *, opd_learned: bool | None = None) -> None:
+    def __init__(self, model, taxonomy: Taxonomy, version: str, *, opd_learned: bool | None = None,
+                 priors: dict[str, float] | None = None) -> None:
         """``opd_learned``: whether the model's OPD head was trained for this deployment (the registry's
         metadata says; ``None`` judges by its codes). Without one, a deployment built from a SOTK file routes
         through the national codes (:mod:`triage.route`)."""
         self.model = model
         self.taxonomy = taxonomy
         self.version = version
+        self.priors = priors
+        """Per category code, the weight that puts its probability at real frequencies (:mod:`triage.priors`)."""
         self.router = Router(taxonomy) if taxonomy.national else None
         if opd_learned is None:
             known = set(taxonomy.codes("opd")) | set(TERRITORIAL.values())
@@ -156,7 +160,8 @@ class Suggester:
         """Load the serving (or a named) model of ``models_dir`` for ``deployment``."""
         taxonomy = load_taxonomy(deployment)
         model, info = ModelRegistry(models_dir).load(version, taxonomy)
-        return cls(model, taxonomy, info.version, opd_learned=opd_learned_for(info.metadata, taxonomy))
+        return cls(model, taxonomy, info.version, opd_learned=opd_learned_for(info.metadata, taxonomy),
+                   priors=info.metadata.get("category_priors"))
 
     def suggest(self, text: str) -> Suggestion:
         """Suggestion for one complaint."""
@@ -169,7 +174,7 @@ class Suggester:
             if problem is not None:
                 raise InvalidInputError(f"text {i}: {problem}; a complaint needs some words to be routed.")
         X = self.model.features_.transform(texts)
-        proba = self.model.proba_from_features(X)
+        proba = self._at_real_frequencies(self.model.proba_from_features(X))
         word_block = X[:, : self.model.features_.n_word_features].tocsr() if explain else None
         flags = {h: self._flagged(h, proba[h]) for h in HEADS}
         routed = self._route(texts, proba, flags, wheres=None)
@@ -228,7 +233,7 @@ class Suggester:
 
         Texts are not checked here: the batch job sorts out the rows :func:`text_problem` refuses first.
         """
-        proba = self.model.predict_proba(texts)
+        proba = self._at_real_frequencies(self.model.predict_proba(texts))
         columns: dict[str, np.ndarray] = {}
         review = np.zeros(len(texts), dtype=bool)
         flags = {h: self._flagged(h, proba[h]) for h in HEADS}
@@ -250,6 +255,11 @@ class Suggester:
             review |= columns[f"{head}_needs_review"]
         columns["needs_review"] = review
         return columns
+
+    def _at_real_frequencies(self, proba: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        if not self.priors:
+            return proba
+        return {**proba, "category": adjust(proba["category"], self.model.classes_["category"], self.priors)}
 
     def _flagged(self, head: str, proba: np.ndarray) -> np.ndarray:
         """Per complaint, whether the best code of ``head`` is below its review threshold."""

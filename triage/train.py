@@ -11,6 +11,7 @@ from triage.dataset import LabelledSet, corpus_paths, file_sha256, read_corpus
 from triage.evaluate import evaluate
 from triage.features import ComplaintFeatures
 from triage.model import TriageModel
+from triage.priors import prior_weights
 from triage.registry import ModelInfo, ModelRegistry
 from triage.taxonomy import Taxonomy
 
@@ -58,5 +59,7 @@ def train(data_dir: str | Path, taxonomy: Taxonomy, registry: ModelRegistry, *, 
         "metrics": {"test": metrics},
         "thresholds": {h: round(t, 4) for h, t in model.thresholds_.items()},
     }
+    if taxonomy.national:
+        metadata["category_priors"] = prior_weights(train_set.labels["category"], taxonomy)
     info = registry.save(model, deployment=taxonomy, metadata=metadata, version=version)
     return model, info

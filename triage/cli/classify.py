@@ -61,7 +61,7 @@ def evaluate(data: Annotated[Path, typer.Option("--data", help="Labelled JSONL f
     if taxonomy.national and "opd" in labelled.labels:  # judged on the bodies a handler sees
         from triage.route import RoutedModel
 
-        model = RoutedModel(model, suggester.router, learned=suggester.opd_learned)
+        model = RoutedModel(model, suggester.router, learned=suggester.opd_learned, priors=suggester.priors)
         labelled.labels["opd"] = model.expected_bodies(labelled.texts, labelled.labels["opd"])
     report = evaluate_model(model, labelled)
     report["model_version"] = suggester.version
