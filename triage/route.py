@@ -227,11 +227,11 @@ class Router:
         return (named, None) if named else (carriers[0], "shared")
 
 
-SUBJECT_ROUTED: frozenset[str] = frozenset({"aspirasi", "pertanyaan"})
+SUBJECT_ROUTED: frozenset[str] = frozenset({"aspirasi", "pertanyaan", "terima_kasih"})
 """Outcomes that still go to a body: a question or a proposal is answered by the body its subject belongs to
-(SP4N-LAPOR! routes information requests and aspirations too); their probability is spread over the bodies
-of the functions in proportion to the functions' own. Thanks, empty, spam and abuse stay with the pemda's own
-account."""
+(SP4N-LAPOR! routes information requests and aspirations too), and thanks are passed to the body thanked;
+their probability is spread over the bodies of the functions in proportion to the functions' own. Empty,
+spam and abuse stay with the pemda's own account."""
 
 REVIEW_REASONS: dict[str, str] = {
     "shared": "beberapa perangkat daerah membawahi urusan ini dan teks tidak menyebut salah satunya",
