@@ -194,12 +194,7 @@ def _body(path: str, where: str, code: object, entry: object, national: National
     if kind not in _KINDS:
         raise TaxonomyError(f"{path}: {where}: kind '{kind}' is not one of {sorted(_KINDS)}.")
     parent = entry.get("parent")
-    focal = entry.get("focal_point")
-    if focal is not None:
-        if not isinstance(focal, dict) or not isinstance(focal.get("name"), str):
-            raise TaxonomyError(f"{path}: {where}: 'focal_point' must be a mapping with a 'name' (and optional "
-                                f"'phone', 'email'); got {focal!r}.")
-        focal = FocalPoint(name=focal["name"], phone=focal.get("phone"), email=focal.get("email"))
+    focal = FocalPoint.parse(entry.get("focal_point"), f"{path}: {where}")
     lapor_name = entry.get("lapor_name")
     return Body(code=code, name=_string(path, f"{where}.name", entry.get("name")), functions=functions,
                 aliases=_strings(path, f"{where}.aliases", entry.get("aliases")), kind=kind,

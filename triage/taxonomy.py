@@ -42,6 +42,17 @@ class FocalPoint:
     phone: str | None = None
     email: str | None = None
 
+    @classmethod
+    def parse(cls, value: object, where: str) -> FocalPoint | None:
+        """A focal point from a deployment file's ``focal_point`` entry (``None`` stays ``None``);
+        :class:`TaxonomyError` naming ``where`` if it is not a mapping with a ``name``."""
+        if value is None:
+            return None
+        if not isinstance(value, dict) or not isinstance(value.get("name"), str):
+            raise TaxonomyError(f"{where}: 'focal_point' must be a mapping with a 'name' (and optional 'phone', "
+                                f"'email'); got {value!r}.")
+        return cls(name=value["name"], phone=value.get("phone"), email=value.get("email"))
+
 
 @dataclass(frozen=True)
 class Label:
@@ -333,12 +344,7 @@ def _parse_section(path: str, section: str, entries: object) -> dict[str, Label]
         aliases = entry.get("aliases") or []
         if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
             raise TaxonomyError(f"{where}: 'aliases' must be a list of strings; got {aliases!r}.")
-        focal = entry.get("focal_point")
-        if focal is not None:
-            if not isinstance(focal, dict) or not isinstance(focal.get("name"), str):
-                raise TaxonomyError(f"{where}: 'focal_point' must be a mapping with a 'name' (and optional "
-                                    f"'phone', 'email'); got {focal!r}.")
-            focal = FocalPoint(name=focal["name"], phone=focal.get("phone"), email=focal.get("email"))
+        focal = FocalPoint.parse(entry.get("focal_point"), where)
         lapor_name = entry.get("lapor_name")
         if lapor_name is not None and (not isinstance(lapor_name, str) or not lapor_name.strip()):
             raise TaxonomyError(f"{where}: 'lapor_name' must be a non-empty string (the body's name in "
