@@ -35,6 +35,8 @@ import platform
 import re
 import shutil
 import tempfile
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib.metadata import version as package_version
@@ -269,11 +271,7 @@ class ModelRegistry:
             model = self._read_pickled(info, pickled)
         else:
             info, data, _ = self._verified(version, deployment, accept_older_taxonomy)
-            try:
-                model = read_predictor(data)  # the very bytes that were hashed: no swap in between
-            except (ArtefactError, KeyError, TypeError, ValueError) as exc:
-                raise ModelIntegrityError(f"{file} could not be loaded ({exc}); restore it from the registry's "
-                                          "source, or retrain.") from None
+            model = _parsed(info.metadata["sha256"], data, file)
         if info.metadata.get("taxonomy_sha256") != deployment.hash:
             gone = {head: sorted(set(map(str, model.classes_[head])) - set(deployment.codes(head)))
                     for head in model.classes_}
@@ -394,6 +392,32 @@ class ModelRegistry:
         with os.fdopen(fd, "w") as handle:
             json.dump(state, handle, indent=2)
         os.replace(tmp, self.root / _POINTER)
+
+
+_PARSED: OrderedDict[str, Predictor] = OrderedDict()
+_PARSED_MAX = 4
+_PARSED_LOCK = threading.Lock()
+
+
+def _parsed(digest: str, data: bytes, file: Path) -> Predictor:
+    """The model in ``data`` (whose sha256, ``digest``, was just verified), parsed once per process: every
+    service, holder and job of a process that loads the same bytes shares one :class:`Predictor` (20 MB of
+    weights; it is read-only but for its thread-safe per-word caches). The last few are kept."""
+    with _PARSED_LOCK:
+        model = _PARSED.get(digest)
+        if model is not None:
+            _PARSED.move_to_end(digest)
+            return model
+    try:
+        model = read_predictor(data)  # the very bytes that were hashed: no swap in between
+    except (ArtefactError, KeyError, TypeError, ValueError) as exc:
+        raise ModelIntegrityError(f"{file} could not be loaded ({exc}); restore it from the registry's "
+                                  "source, or retrain.") from None
+    with _PARSED_LOCK:
+        _PARSED[digest] = model
+        while len(_PARSED) > _PARSED_MAX:
+            _PARSED.popitem(last=False)
+    return model
 
 
 def _metadata(path: Path, data: bytes) -> dict:
