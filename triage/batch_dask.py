@@ -25,8 +25,17 @@ import os
 import uuid
 from pathlib import Path
 
-from triage.batch import (_MANIFEST, BatchJob, Chunk, Slice, _Runner, _run_slice, classify, suggester_for,
-                          write_part)
+from triage.batch import (
+    _MANIFEST,
+    BatchJob,
+    Chunk,
+    Slice,
+    _run_slice,
+    _Runner,
+    classify,
+    suggester_for,
+    write_part,
+)
 
 
 def classify_on_worker(job: BatchJob, chunk: Chunk):

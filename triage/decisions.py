@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 
 from triage.complaints import MAX_ID, check_storable, complaint_not_found, day_range
 from triage.db import STATUSES, Complaint, Decision, utcnow
-from triage.metrics import count_decision
 from triage.errors import ConflictError
 from triage.lifecycle import record_event
+from triage.metrics import count_decision
 from triage.reports import routed
 from triage.taxonomy import HEADS, Taxonomy
 

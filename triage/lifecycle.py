@@ -26,7 +26,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from triage.complaints import CLOSED, MAX_ID, WAITING_FOR_ROUTING, check_storable, complaint_not_found, is_routed_to
+from triage.complaints import (
+    CLOSED,
+    MAX_ID,
+    WAITING_FOR_ROUTING,
+    check_storable,
+    complaint_not_found,
+    is_routed_to,
+)
 from triage.db import Complaint, ComplaintEvent, utcnow
 from triage.deadlines import Deadlines, due_for, of_session
 from triage.errors import ConflictError, ForbiddenError, InvalidInputError

@@ -26,6 +26,7 @@ from pathlib import Path
 import yaml
 
 from triage.errors import TaxonomyError, UnknownCodeError
+from triage.taxonomy import read_yaml
 
 NATIONAL_DIR = Path(__file__).parent / "deployments" / "national"
 
@@ -189,7 +190,7 @@ def _load(key: tuple[tuple[str, int, int], ...]) -> National:
 
 def _read(path: Path, sections: tuple[str, ...]) -> dict:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = read_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise TaxonomyError(f"{path} is not valid YAML: {exc}. Fix the file's syntax.") from None
     if not isinstance(raw, dict) or any(s not in raw for s in sections):

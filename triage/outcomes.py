@@ -35,7 +35,6 @@ from triage.deadlines import Deadlines
 from triage.lifecycle import AT_OPD, CLOSED
 from triage.reports import csv_text, decimal_comma
 
-
 UNROUTED = "belum_didisposisikan"
 """The row of complaints without a routing in force (pending, or archived/forwarded before any routing)."""
 

@@ -15,14 +15,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
-import yaml
 
-from triage.taxonomy import Taxonomy, national_dir
+from triage.taxonomy import Taxonomy, national_dir, read_yaml
 
 
 def prior_weights(labels: Sequence[str], taxonomy: Taxonomy, path: str | Path | None = None) -> dict[str, float]:
     """Per category code of ``labels`` (the training labels), expected share / training share."""
-    raw = yaml.safe_load(Path(path or national_dir() / "priors.yaml").read_text(encoding="utf-8"))["groups"]
+    raw = read_yaml(Path(path or national_dir() / "priors.yaml").read_text(encoding="utf-8"))["groups"]
     counts = Counter(labels)
     total = sum(counts.values())
 

@@ -39,12 +39,12 @@ from triage.dataset import LabelledSet, corpus_paths, file_sha256, read_corpus
 from triage.decisions import latest_decisions
 from triage.errors import ModelError
 from triage.evaluate import accuracy, evaluate, macro_f1
-from triage.registry import ModelRegistry
-from triage.settings import Settings
-from triage.taxonomy import HEADS, Taxonomy, load_taxonomy
 from triage.priors import prior_weights
+from triage.registry import ModelRegistry
 from triage.route import RoutedModel, Router
+from triage.settings import Settings
 from triage.suggest import opd_learned_for
+from triage.taxonomy import HEADS, Taxonomy, load_taxonomy
 from triage.train import build_model
 
 METRICS: tuple[str, ...] = ("accuracy", "macro_f1")

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-
 from typing import TYPE_CHECKING
 
 import numpy as np

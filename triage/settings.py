@@ -7,8 +7,8 @@ Nothing is read at import time: call :func:`get_settings` (cached) or build ``Se
 from __future__ import annotations
 
 import os
-from functools import lru_cache
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 

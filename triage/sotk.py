@@ -22,7 +22,7 @@ import yaml
 
 from triage.errors import TaxonomyError
 from triage.national import National, load_national
-from triage.taxonomy import FocalPoint
+from triage.taxonomy import FocalPoint, read_yaml
 
 SOTK_DIR = Path(__file__).parent / "deployments" / "sotk"
 _CODE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -108,7 +108,7 @@ def load_sotk(name: str | Path, national: National | None = None) -> Sotk:
 @lru_cache(maxsize=16)
 def _load(path: str, mtime_ns: int, size: int, national: National) -> Sotk:
     try:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        raw = read_yaml(Path(path).read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise TaxonomyError(f"{path} is not valid YAML: {exc}. Fix the file's syntax.") from None
     if not isinstance(raw, dict) or not isinstance(raw.get("sotk"), dict) or not isinstance(raw.get("bodies"), dict):

@@ -27,7 +27,6 @@ from collections.abc import Callable, Iterable, Mapping
 from Sastrawi.Stemmer.StemmerFactory import StemmerFactory
 
 
-
 class Stemmer:
     """Stem words through a table shared by every document of a job.
 

@@ -25,6 +25,15 @@ HEAD_NAMES: dict[str, str] = {"category": "kategori", "opd": "OPD", "maladminist
 """What handlers call each head, in Bahasa Indonesia, as written within a sentence (API messages, the web
 page)."""
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def read_yaml(text: str) -> object:
+    """A deployment file's YAML (safe: plain data only), parsed with libyaml where PyYAML has it: every
+    process that routes reads the national layer and a SOTK file of hundreds of places at start-up."""
+    return yaml.load(text, Loader=_LOADER)  # noqa: S506 - a safe loader, C or Python
+
+
 DEPLOYMENTS_DIR = Path(__file__).parent / "deployments"
 SOTK_DIR = DEPLOYMENTS_DIR / "sotk"
 LEGACY_DIR = DEPLOYMENTS_DIR / "legacy"
@@ -229,7 +238,7 @@ def shipped_deployments() -> list[str]:
 def _load(path: str, mtime_ns: int, size: int) -> Taxonomy:
     """The taxonomy in ``path``; ``mtime_ns`` and ``size`` (of the file as it is now) only key the cache."""
     try:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        raw = read_yaml(Path(path).read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise TaxonomyError(f"{path} is not valid YAML: {exc}. Fix the file's syntax.") from None
     if isinstance(raw, dict) and "sotk" in raw:
@@ -293,7 +302,7 @@ def _from_sotk(path: str) -> Taxonomy:
                                   forward_text=dest.forward_text())
     malad_path = str(Path(national_dir()) / "maladministration.yaml")
     malad = _parse_section(malad_path, "maladministration",
-                           (yaml.safe_load(Path(malad_path).read_text(encoding="utf-8")) or {}).get("maladministration"))
+                           (read_yaml(Path(malad_path).read_text(encoding="utf-8")) or {}).get("maladministration"))
     aliases = {"category": {old: slug_of[legacy.national] for old, legacy in national.legacy.items()
                             if old not in categories}}
     places = tuple(b.name.removeprefix("Kecamatan ") for b in sotk.bodies.values() if b.kind == "kecamatan")

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
-from pathlib import Path
 
 from triage.dataset import LabelledSet, corpus_paths, file_sha256, read_corpus
 from triage.evaluate import evaluate
@@ -14,7 +14,6 @@ from triage.model import TriageModel
 from triage.priors import prior_weights
 from triage.registry import ModelInfo, ModelRegistry
 from triage.taxonomy import Taxonomy
-
 
 OWN_CORPUS_WEIGHT = 4.0
 """Weight of the deployment's own corpus (Kukar's for kukar) beside the national corpus every pemda shares:

@@ -25,8 +25,16 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from triage.errors import (AuthError, ConflictError, ForbiddenError, InvalidInputError, ModelError, NotFoundError,
-                           TriageError, UnknownCodeError)
+from triage.errors import (
+    AuthError,
+    ConflictError,
+    ForbiddenError,
+    InvalidInputError,
+    ModelError,
+    NotFoundError,
+    TriageError,
+    UnknownCodeError,
+)
 from triage.taxonomy import HEAD_NAMES
 
 log = logging.getLogger(__name__)

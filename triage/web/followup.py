@@ -23,8 +23,18 @@ from triage.db import Complaint, utcnow
 from triage.deadlines import of_session
 from triage.decisions import history
 from triage.errors import ForbiddenError, InvalidInputError
-from triage.lifecycle import (ARCHIVE_REASONS, AT_OPD, CLOSED, STAGE_NAMES, TRANSITIONS, allowed_actions,
-                              check_may, is_overdue, record_event, timeline)
+from triage.lifecycle import (
+    ARCHIVE_REASONS,
+    AT_OPD,
+    CLOSED,
+    STAGE_NAMES,
+    TRANSITIONS,
+    allowed_actions,
+    check_may,
+    is_overdue,
+    record_event,
+    timeline,
+)
 from triage.outcomes import CSV_HEADERS, outcomes, row_names, to_csv
 from triage.taxonomy import HEADS, Taxonomy
 from triage.web.queue import number

@@ -20,22 +20,36 @@ from triage.apikeys import Caller, authenticate
 from triage.complaints import ComplaintFilter, create_complaint, get_complaint, list_complaints
 from triage.db import CHANNELS, Complaint
 from triage.decisions import Decider, history, record_decision
-from triage.lifecycle import STAGE_NAMES, TO_ROUTE, is_overdue
-from triage.presence import mark_closed
 from triage.decisions import stats as decision_stats
 from triage.errors import AuthError, ConflictError, ForbiddenError, InvalidInputError
+from triage.lifecycle import STAGE_NAMES, TO_ROUTE, is_overdue
+from triage.presence import mark_closed
 from triage.suggest import Suggester
 from triage.taxonomy import HEADS, Taxonomy
 from triage.throttle import client_of, too_many_message
+from triage.web.followup import FOCAL_PAGES, done_message, lifecycle_context
 from triage.web.highlight import deciding_words, highlight
 from triage.web.queue import PAGE_SIZE, QueueQuery, next_in_queue, number
 from triage.web.render import PageRoute, local_path, page, resumes_at, snippet
+from triage.web.session import (
+    ANONYMOUS_SECONDS,
+    MemberDep,
+    PostMemberDep,
+    PostUserDep,
+    UserDep,
+    WebSession,
+    caller_of,
+    check_csrf,
+    clear_cookie,
+    csrf_token,
+    current_session,
+    end_session,
+    home_of,
+    secret_of,
+    set_cookie,
+    start_session,
+)
 from triage.web.worklist import complaint_context, conflict_context, queue_context
-from triage.web.followup import FOCAL_PAGES, done_message, lifecycle_context
-from triage.web.session import (ANONYMOUS_SECONDS, MemberDep, PostMemberDep, PostUserDep, UserDep, WebSession,
-                                caller_of, check_csrf, home_of,
-                                clear_cookie, csrf_token, current_session, end_session, secret_of, set_cookie,
-                                start_session)
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 

@@ -14,8 +14,16 @@ from starlette.responses import Response
 from triage.api.deps import SessionDep, SuggesterDep
 from triage.decisions import stats as decision_stats
 from triage.errors import InvalidInputError, NotFoundError
-from triage.reports import (PERIODS, AcceptanceRow, VolumeRow, acceptance, csv_text, decimal_comma, periods_between,
-                            volume)
+from triage.reports import (
+    PERIODS,
+    AcceptanceRow,
+    VolumeRow,
+    acceptance,
+    csv_text,
+    decimal_comma,
+    periods_between,
+    volume,
+)
 from triage.taxonomy import HEADS, Taxonomy
 from triage.web.charts import Chart, columns_chart, rows_chart
 from triage.web.render import HEAD_NAMES, PageRoute, page, templates

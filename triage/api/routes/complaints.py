@@ -8,12 +8,23 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Header, Path, Query, Response, status
 
 from triage.api.deps import CallerDep, SessionDep, SettingsDep, SuggesterDep
-from triage.api.schemas import (Channel, ComplaintCreate, ComplaintDetail, ComplaintPage, ComplaintPublic,
-                                DecisionCreate, DecisionPublic, ErrorPublic, EventPublic, Status, Stored)
+from triage.api.schemas import (
+    Channel,
+    ComplaintCreate,
+    ComplaintDetail,
+    ComplaintPage,
+    ComplaintPublic,
+    DecisionCreate,
+    DecisionPublic,
+    ErrorPublic,
+    EventPublic,
+    Status,
+    Stored,
+)
 from triage.complaints import MAX_ID, ComplaintFilter, create_complaint, get_complaint, list_complaints
 from triage.decisions import Decider, history, record_decision
-from triage.lifecycle import STAGES, check_may, timeline
 from triage.idempotency import KEY_MAX, KEY_PATTERN, decide_once, request_sha256
+from triage.lifecycle import STAGES, check_may, timeline
 
 ComplaintId = Annotated[int, Path(ge=1, le=MAX_ID, description="The complaint's id.")]
 
