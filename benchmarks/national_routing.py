@@ -157,10 +157,9 @@ def outside_laporgub(shared: Path, models: Path) -> dict | None:
 def fill_decisions(url: str, models: Path, name: str, rows: list[dict]) -> None:
     """Complaints and decisions as the API stores them: the serving model's suggestion, then the handler's
     decision with the export's body (category and maladministration kept as suggested)."""
-    from sqlalchemy import insert, update
+    from retrain import store_decided
 
-    from triage.complaints import NewComplaint, enqueue_complaints
-    from triage.db import Complaint, Decision, make_engine, make_sessions, upgrade
+    from triage.db import upgrade
     from triage.suggest import Suggester
 
     upgrade(url)
@@ -169,23 +168,9 @@ def fill_decisions(url: str, models: Path, name: str, rows: list[dict]) -> None:
     suggestions = suggester.suggest_many(texts, explain=False)
     now = datetime.now(timezone.utc)
     received = [now - timedelta(days=90) + timedelta(minutes=10 * i) for i in range(len(rows))]
-    engine = make_engine(url)
-    sessions = make_sessions(engine)
-    with sessions() as session:
-        created = enqueue_complaints(session, ((NewComplaint(text=t, channel="lapor", received_at=r), s)
-                                               for t, r, s in zip(texts, received, suggestions))).created
-    decisions, routings = [], []
-    for complaint_id, row, s, r in zip(created, rows, suggestions, received):
-        codes = {"category": s.category.code, "opd": row["opd"], "maladministration": s.maladministration.code}
-        kept = {"category_kept": True, "opd_kept": s.opd.code == row["opd"], "maladministration_kept": True}
-        decisions.append({"complaint_id": complaint_id, "revision": 1, **codes, **kept, "note": None,
-                          "decided_by": "benchmark", "api_key_id": None, "decided_at": r + timedelta(hours=2)})
-        routings.append({"id": complaint_id, "status": "decided", "revisions": 1, **codes})
-    with sessions() as session:
-        session.execute(insert(Decision), decisions)
-        session.execute(update(Complaint), routings)
-        session.commit()
-    engine.dispose()
+    decided = [{"category": s.category.code, "opd": row["opd"], "maladministration": s.maladministration.code}
+               for row, s in zip(rows, suggestions)]
+    store_decided(url, texts, suggestions, decided, received, channel="lapor", after=timedelta(hours=2))
 
 
 def learning_curve(shared: Path, models: Path, sizes: list[int]) -> dict:
@@ -269,4 +254,5 @@ def main() -> None:
 
 if __name__ == "__main__":
     sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/retrain.py's store_decided
     main()

@@ -51,26 +51,35 @@ def fill(url: str, models: Path, n: int, seed: int = 7) -> dict:
         suggestions.extend(suggester.suggest_many(texts[start:start + 2000], explain=False))
     now = datetime.now(timezone.utc)
     received = [now - timedelta(days=60) + timedelta(seconds=i * 60 * 86400 / n) for i in range(n)]
+    decided = [{h: corpus.labels[h][i] for h in HEADS} for i in picks]
+    corrections = store_decided(url, texts, suggestions, decided, received, channel="sms",
+                                after=timedelta(hours=3))
+    return {"decided": n, "corrections": corrections}
+
+
+def store_decided(url: str, texts: list[str], suggestions: list, decided: list[dict], received: list[datetime],
+                  channel: str, after: timedelta) -> int:
+    """Store each text with its suggestion, received at ``received``, and decided ``after`` that with the codes
+    of ``decided`` (in bulk: what the API does one at a time); returns how many decisions corrected a head."""
     engine = make_engine(url)
     sessions = make_sessions(engine)
     with sessions() as session:
-        created = enqueue_complaints(session, ((NewComplaint(text=t, channel="sms", received_at=r), s)
+        created = enqueue_complaints(session, ((NewComplaint(text=t, channel=channel, received_at=r), s)
                                                for t, r, s in zip(texts, received, suggestions))).created
     decisions, routings = [], []
     corrections = 0
-    for complaint_id, i, s, r in zip(created, picks, suggestions, received):
-        codes = {h: corpus.labels[h][i] for h in HEADS}
+    for complaint_id, codes, s, r in zip(created, decided, suggestions, received):
         kept = {f"{h}_kept": codes[h] == s.head(h).code for h in HEADS}
         corrections += not all(kept.values())
         decisions.append({"complaint_id": complaint_id, "revision": 1, **codes, **kept, "note": None,
-                          "decided_by": "benchmark", "api_key_id": None, "decided_at": r + timedelta(hours=3)})
+                          "decided_by": "benchmark", "api_key_id": None, "decided_at": r + after})
         routings.append({"id": complaint_id, "status": "decided", "revisions": 1, **codes})
     with sessions() as session:
         session.execute(insert(Decision), decisions)
         session.execute(update(Complaint), routings)  # bulk UPDATE by primary key
         session.commit()
     engine.dispose()
-    return {"decided": n, "corrections": corrections}
+    return corrections
 
 
 def run_retrain(env: dict) -> dict:

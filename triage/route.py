@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from triage.sotk import plain_name
-from triage.taxonomy import Taxonomy
+from triage.taxonomy import HEADS, Taxonomy
 
 if TYPE_CHECKING:
     from triage.gazetteer import Where
@@ -151,17 +151,12 @@ class Router:
         functions, territorial offices) are looked at complaint by complaint, and only where they matter.
         """
         classes = tuple(str(c) for c in classes)
-        matrix, defaults, special = self._matrix(classes, learned)
+        matrix, defaults, special, (subject, functions, others) = self._matrix(classes, learned)
         proba = np.asarray(proba, dtype=float)
         out = proba @ matrix
         best = np.argmax(proba, axis=1) if len(texts) else np.zeros(0, dtype=int)
-        subject = [j for j, c in enumerate(classes) if not learned and self.taxonomy.canonical("category", c) in SUBJECT_ROUTED]
         if subject:  # a question or a proposal goes where its subject goes: rank the functions without them
-            functions = [j for j, c in enumerate(classes) if self.taxonomy.labels["category"].get(
-                self.taxonomy.canonical("category", c)) is not None and self.taxonomy.labels["category"][
-                self.taxonomy.canonical("category", c)].kind == "function"]
-            masked = proba[:, functions]
-            best = np.where(np.isin(best, subject), np.asarray(functions)[masked.argmax(axis=1)], best)
+            best = np.where(np.isin(best, subject), functions[proba[:, functions].argmax(axis=1)], best)
         reviews: list[str | None] = [defaults[j] for j in best]
         places: list[Where | None] = list(wheres) if wheres is not None else [None] * len(texts)
         for j, code in special:
@@ -177,15 +172,15 @@ class Router:
                     reviews[r] = why
         if subject:  # spread the questions' and proposals' share over the bodies of the functions, as they stand
             share = proba[:, subject].sum(axis=1)
-            others = [j for j in range(len(classes)) if j not in set(functions) | set(subject)]
             function_mass = np.clip(out - proba[:, others] @ matrix[others], 0.0, None)  # the text's moves included
             total = function_mass.sum(axis=1, keepdims=True)
             out += share[:, None] * np.divide(function_mass, total, out=np.zeros_like(function_mass), where=total > 0)
         return np.clip(out, 0.0, 1.0), reviews, places
 
-    def _matrix(self, classes: tuple[str, ...], learned: bool) -> tuple[np.ndarray, list[str | None], list[tuple[int, str]]]:
-        """Per class order: the text-free routing matrix, each class's default review reason, and the classes
-        whose body depends on the text."""
+    def _matrix(self, classes: tuple[str, ...], learned: bool) -> tuple:
+        """Per class order, made once: the text-free routing matrix, each class's default review reason, the
+        classes whose body depends on the text, and the column indices of the outcomes routed by their subject,
+        of the functions, and of the rest."""
         key = (classes, learned)
         cached = self._matrices.get(key)
         if cached is None:
@@ -202,7 +197,12 @@ class Router:
                 defaults.append(why)
                 if why in ("shared", "place"):
                     special.append((j, code))
-            cached = self._matrices[key] = (matrix, defaults, special)
+            kinds = [self.taxonomy.labels["category"].get(self.taxonomy.canonical("category", c)) for c in classes]
+            subject = [j for j, c in enumerate(classes)
+                       if not learned and self.taxonomy.canonical("category", c) in SUBJECT_ROUTED]
+            functions = np.array([j for j, k in enumerate(kinds) if k is not None and k.kind == "function"], dtype=int)
+            others = [j for j in range(len(classes)) if j not in set(functions.tolist()) | set(subject)]
+            cached = self._matrices[key] = (matrix, defaults, special, (subject, functions, others))
         return cached
 
     def _target(self, code: str, text: str, where: Where | None, learned: bool) -> tuple[str, str | None]:
@@ -270,8 +270,6 @@ class RoutedModel:
         return {**proba, "opd": opd}
 
     def predict(self, texts: Sequence[str]) -> np.ndarray:
-        from triage.taxonomy import HEADS
-
         proba = self.predict_proba(texts)
         return np.column_stack([self.classes_[h][proba[h].argmax(axis=1)] for h in HEADS])
 

@@ -22,6 +22,15 @@ from triage.taxonomy import load_taxonomy
 MODELS = PROJECT_ROOT / "models"
 
 
+def handler_headers(database_url: str) -> dict[str, str]:
+    """The Authorization header of a new handler key in the database at ``database_url``."""
+    engine = make_engine(database_url)
+    with make_sessions(engine)() as session:
+        headers = {"Authorization": f"Bearer {create_key(session, 'handler', 'handler')[1]}"}
+    engine.dispose()
+    return headers
+
+
 def one_hot(router: Router, code: str, classes: list[str]) -> np.ndarray:
     proba = np.full((1, len(classes)), 0.001)
     proba[0, classes.index(code)] = 1.0
@@ -99,10 +108,7 @@ def test_triage_suggest_says_bukan_wewenang_and_where_to(text, destination):
 
 def test_any_shipped_pemda_is_served_with_its_own_bodies_and_an_outside_decision_is_a_forwarding(database_url):
     settings = Settings(database_url=database_url, models_dir=MODELS, deployment="samarinda")
-    engine = make_engine(database_url)
-    with make_sessions(engine)() as session:
-        headers = {"Authorization": f"Bearer {create_key(session, 'handler', 'handler')[1]}"}
-    engine.dispose()
+    headers = handler_headers(database_url)
     samarinda = load_taxonomy("samarinda")
     with TestClient(create_app(settings)) as client:
         taxonomy = client.get("/v1/taxonomy", headers=headers).json()
@@ -129,10 +135,7 @@ def test_any_shipped_pemda_is_served_with_its_own_bodies_and_an_outside_decision
 
 def test_an_old_category_code_is_accepted_and_stored_as_the_national_code(database_url):
     settings = Settings(database_url=database_url, models_dir=MODELS, deployment="kukar")
-    engine = make_engine(database_url)
-    with make_sessions(engine)() as session:
-        headers = {"Authorization": f"Bearer {create_key(session, 'handler', 'handler')[1]}"}
-    engine.dispose()
+    headers = handler_headers(database_url)
     with TestClient(create_app(settings)) as client:
         created = client.post("/v1/complaints", json={"text": "jalan poros rusak parah"}, headers=headers).json()
         decided = client.post(f"/v1/complaints/{created['id']}/decisions", headers=headers, json={
