@@ -47,6 +47,16 @@ def test_threshold_is_the_lowest_that_keeps_accepted_precision():
     assert choose_threshold(confidence, np.zeros(5), 0.5) > 1    # nothing good enough: review all
 
 
+def test_threshold_at_real_frequencies_counts_each_complaint_with_its_codes_weight():
+    # The wrong prediction at 0.7 is of a code the channel sees 4x less often than the corpus holds it:
+    # at real frequencies, accepting down to 0.6 is right 4.0 / 4.25 = 94% of the time.
+    confidence = np.array([0.95, 0.9, 0.8, 0.7, 0.6])
+    correct = np.array([1, 1, 1, 0, 1])
+    weights = np.array([1, 1, 1, 0.25, 1])
+    assert choose_threshold(confidence, correct, 0.9) == 0.8
+    assert choose_threshold(confidence, correct, 0.9, weights) == 0.6
+
+
 def test_head_report_counts_coverage_and_accuracy_of_unflagged():
     proba = np.array([[0.9, 0.1], [0.8, 0.2], [0.4, 0.6], [0.55, 0.45]])
     report = head_report(["a", "b", "b", "a"], proba, ["a", "b"], threshold=0.7)

@@ -4,7 +4,10 @@ Run once when the corpus is (re)made; the split it writes is then versioned and 
 
     python training_data/assemble.py [--corrections AUDIT.jsonl] DRAFT.jsonl [DRAFT.jsonl ...]
     python training_data/assemble.py --corpus national --corrections training_data/national/audit.jsonl \
-        --corrections training_data/national/audit_outcomes.jsonl training_data/national/drafts/*.jsonl
+        --corrections training_data/national/audit_outcomes.jsonl \
+        --corrections training_data/national/audit_outcomes_long.jsonl \
+        --corrections training_data/national/audit2.jsonl \
+        --corrections training_data/national/rewrites.jsonl training_data/national/drafts/*.jsonl
     (--out FOLDER writes the split elsewhere, for a trial)
 
 ``kukar`` (the default) is the Kukar corpus, labelled on all three heads with Kukar's codes. ``national`` is
@@ -14,7 +17,9 @@ carry ``category`` and ``maladministration`` only (the OPD comes from each deplo
 "tes": what the ``kosong`` outcome must learn) or long.
 
 Corrections from a label audit (lines ``{"id", "field", "old", "new", "reason"}``, or ``"field": "drop"``;
-``--corrections`` may be given several times) are applied first. It drops texts outside 5 to 250 words, exact duplicates (after folding case and punctuation), drops the later text of any pair sharing a
+``--corrections`` may be given several times) are applied first; a correction of ``"field": "text"`` is a
+rewrite (``national/rewrites.jsonl``: the same matter and labels in a text that reads more like a real
+message) and does not mark the line audited. It drops texts outside 5 to 250 words, exact duplicates (after folding case and punctuation), drops the later text of any pair sharing a
 run of 8 identical words, renumbers ids as ``kukar-NNNNN`` (keeping the draft id as ``draft_id``) and
 splits 80/20 stratified by OPD with a fixed seed.
 """
@@ -82,7 +87,7 @@ def assemble(paths: list[str], corrections: list[str] = (), corpus: Corpus = COR
             for fix in fixes.get(row["id"], []):
                 if row.get(fix["field"]) == fix.get("old"):
                     row[fix["field"]] = fix["new"]
-                    row["audited"] = True
+                    row["audited"] = row.get("audited", False) or fix["field"] != "text"
             words = _words(row["text"])
             if not corpus.min_words <= len(words) <= corpus.max_words:
                 continue

@@ -140,10 +140,14 @@ def share_under_10_words(texts: list[str]) -> float:
 
 @dataclass(frozen=True)
 class Statistic:
+    """One statistic. ``compute`` takes the texts; a ``labelled`` statistic is computed from :func:`naming`
+    instead (it needs each text's responsible body) and its ``compute`` is ``None``."""
+
     key: str
     label: str
-    compute: Callable[[list[str]], float]
+    compute: Callable[[list[str]], float] | None
     is_share: bool = True
+    labelled: bool = False
 
 
 STATISTICS: dict[str, Statistic] = {s.key: s for s in (
@@ -161,12 +165,74 @@ STATISTICS: dict[str, Statistic] = {s.key: s for s in (
     Statistic("saya", "has \"saya\"", lambda ts: share(ts, has_saya)),
     Statistic("kami", "has \"kami\"", lambda ts: share(ts, has_kami)),
     Statistic("dengan_hormat", "opens with \"Dengan hormat\"", lambda ts: share(ts, opens_with_dengan_hormat)),
+    Statistic("names_body", "names its responsible body", None, labelled=True),
 )}
 
 
-def statistics(texts: list[str]) -> dict[str, float]:
-    """Every statistic of :data:`STATISTICS` for ``texts``."""
-    return {key: stat.compute(texts) for key, stat in STATISTICS.items()}
+def statistics(texts: list[str], named: list[bool | None] | None = None) -> dict[str, float]:
+    """Every statistic of :data:`STATISTICS` for ``texts``; ``named`` (one entry per text, :func:`naming`)
+    gives the labelled ones, which are left out without it."""
+    out = {key: stat.compute(texts) for key, stat in STATISTICS.items() if not stat.labelled}
+    if named is not None:
+        counted = [n for n in named if n is not None]
+        out["names_body"] = sum(counted) / len(counted) if counted else 0.0
+    return out
+
+
+# --- naming the responsible body ------------------------------------------------------------------------------
+
+_OFFICE_WORDS = {
+    "kecamatan": r"kecamatan|kantor camat|pak camat|bu camat|camat",
+    "kelurahan": r"kelurahan|kantor lurah|pak lurah|bu lurah|lurah",
+    "desa": r"kepala desa|kades|pemdes|pemerintah desa|balai desa|kantor desa|perangkat desa|aparat desa|pak desa",
+}
+"""A kecamatan, kelurahan or desa office is named when the text names an office of its kind (the place alone,
+"Desa Loa Ipuh", is an address, except for "kelurahan"/"kecamatan" which are both)."""
+
+
+def _body_pattern(taxonomy, body: str) -> re.Pattern | None:
+    """Names of one body as a text would give them: its name and aliases as the SOTK file has them (for a
+    destination outside the pemda also its code, "pln"), compared as :func:`triage.sotk.plain_name` compares."""
+    from triage.sotk import plain_name
+
+    kind = body[1:] if body.startswith("@") else None
+    label = taxonomy.labels["opd"].get(body)
+    if label is not None and label.kind in _OFFICE_WORDS:
+        kind = label.kind
+    if kind in _OFFICE_WORDS:
+        return re.compile(r"\b(?:" + _OFFICE_WORDS[kind] + r")\b")
+    if label is None:
+        return None
+    names = {plain_name(n) for n in (label.name, *getattr(label, "aliases", ()))}
+    if label.kind == "outside":
+        names.add(plain_name(body.replace("_", " ")))
+    names = sorted((n for n in names if len(n) >= 3), key=len, reverse=True)
+    return re.compile(r"\b(?:" + "|".join(re.escape(n) for n in names) + r")\b") if names else None
+
+
+def naming(rows: Iterable[tuple[str, str, tuple[str, ...]]]) -> list[bool | None]:
+    """For each ``(text, deployment, bodies)`` (the bodies responsible for it in that deployment), whether the
+    text names one of them; ``None`` for a text no body is responsible for (an outcome such as ``kosong``)."""
+    from triage.sotk import plain_name
+    from triage.taxonomy import load_taxonomy
+
+    patterns: dict[tuple[str, str], re.Pattern | None] = {}
+    out: list[bool | None] = []
+    for text, deployment, bodies in rows:
+        if not bodies:
+            out.append(None)
+            continue
+        plain = plain_name(text)
+        found = False
+        for body in bodies:
+            key = (deployment, body)
+            if key not in patterns:
+                patterns[key] = _body_pattern(load_taxonomy(deployment), body)
+            if patterns[key] is not None and patterns[key].search(plain):
+                found = True
+                break
+        out.append(found)
+    return out
 
 
 # --- corpora ------------------------------------------------------------------------------------------------
@@ -191,8 +257,49 @@ def national_texts(folder: Path = NATIONAL_DIR) -> list[str]:
     return _jsonl_texts(national_paths(folder))
 
 
+def kukar_paths(folder: Path = KUKAR_DIR) -> list[Path]:
+    return [p for p in (folder / "train.jsonl", folder / "test.jsonl") if p.is_file()]
+
+
 def kukar_texts(folder: Path = KUKAR_DIR) -> list[str]:
-    return _jsonl_texts(p for p in (folder / "train.jsonl", folder / "test.jsonl") if p.is_file())
+    return _jsonl_texts(kukar_paths(folder))
+
+
+def _jsonl_rows(paths: Iterable[Path]) -> list[dict]:
+    rows = []
+    for path in paths:
+        with open(path, encoding="utf-8") as handle:
+            rows.extend(json.loads(line) for line in handle if line.strip())
+    return rows
+
+
+def national_naming(folder: Path = NATIONAL_DIR) -> list[bool | None]:
+    """:func:`naming` of the national corpus: each line read in the deployment of its voice (``umum``: kukar),
+    responsible the bodies its code routes to there (a territorial code: an office of its kind; an outcome:
+    none)."""
+    from triage.route import Router
+    from triage.taxonomy import load_taxonomy, shipped_deployments
+
+    routers: dict[str, Router] = {}
+    rows = []
+    for row in _jsonl_rows(national_paths(folder)):
+        deployment = row.get("voice") if row.get("voice") in shipped_deployments() else "kukar"
+        router = routers.get(deployment) or routers.setdefault(deployment, Router(load_taxonomy(deployment)))
+        code = router.taxonomy.canonical("category", row["category"])
+        kind = router.taxonomy.labels["category"][code].kind
+        if code in router.territorial:
+            bodies = ("@" + router.territorial[code],)
+        elif kind == "outcome":
+            bodies = ()
+        else:
+            bodies = tuple(router.candidates[code])
+        rows.append((row["text"], deployment, bodies))
+    return naming(rows)
+
+
+def kukar_naming(folder: Path = KUKAR_DIR) -> list[bool | None]:
+    """:func:`naming` of the kukar corpus: each line's own OPD label."""
+    return naming((row["text"], "kukar", (row["opd"],)) for row in _jsonl_rows(kukar_paths(folder)))
 
 
 def real_texts(shared: Path) -> dict[str, list[str]]:
@@ -209,6 +316,26 @@ def real_texts(shared: Path) -> dict[str, list[str]]:
             continue
         frame = read_source(path, source)
         found[name] = [t for t in (clean_text(raw) for raw in frame["text"]) if t]
+    return found
+
+
+def real_naming(shared: Path) -> dict[str, list[bool | None]]:
+    """:func:`naming` of each real export's disposed rows, responsible the body they were disposed to (read
+    through the pemda's SOTK file; the pemda's own account counts as none). For counting only."""
+    if str(PROJECT_ROOT) not in sys.path:
+        sys.path.insert(0, str(PROJECT_ROOT))
+    from triage.realdata import SOURCES, read_source, routing_records
+    from triage.taxonomy import load_taxonomy
+
+    found = {}
+    for name, source in SOURCES.items():
+        path = source.path(shared)
+        if not path.is_file():
+            continue
+        taxonomy = load_taxonomy(name)
+        records = routing_records(read_source(path, source), taxonomy, name)
+        found[name] = naming((r["text"], name, () if taxonomy.labels["opd"][r["opd"]].kind == "pemda" else (r["opd"],))
+                             for r in records)
     return found
 
 
@@ -248,9 +375,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     columns: dict[str, list[str]] = {"national": national_texts(), "kukar": kukar_texts()}
+    named = {"national": national_naming(), "kukar": kukar_naming()}
+    columns["both"] = columns["national"] + columns["kukar"]
+    named["both"] = named["national"] + named["kukar"]
     real = real_texts(args.shared) if args.shared.is_dir() else {}
     columns.update(real)
-    figures = {name: statistics(texts) for name, texts in columns.items()}
+    if real:
+        named.update(real_naming(args.shared))
+    figures = {name: statistics(texts, named.get(name)) for name, texts in columns.items()}
 
     width = max(len(s.label) for s in STATISTICS.values()) + 2
     header = "statistic".ljust(width) + "".join(f"{name:>13}" for name in columns)
@@ -260,7 +392,8 @@ def main(argv: list[str] | None = None) -> int:
     print(header)
     print("texts".ljust(width) + "".join(f"{len(texts):>13}" for texts in columns.values()))
     for key, stat in STATISTICS.items():
-        print(stat.label.ljust(width) + "".join(f"{fmt(stat, figures[name][key]):>13}" for name in columns))
+        print(stat.label.ljust(width) + "".join(f"{fmt(stat, figures[name][key]) if key in figures[name] else '-':>13}"
+                                                 for name in columns))
     if args.ranges:
         if len(real) < 3:
             print("--ranges needs the three real exports", file=sys.stderr)

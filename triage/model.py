@@ -29,6 +29,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from triage.features import ComplaintFeatures
 from triage.predict import HeadScoring, Predictor
+from triage.priors import adjust
 from triage.taxonomy import HEADS
 from triage.vectorise import FittedFeatures
 
@@ -66,14 +67,18 @@ class TriageModel(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
 
     def fit(self, texts: Sequence[str], y: np.ndarray, sample_weight: np.ndarray | None = None,
-            threshold_rows: np.ndarray | None = None) -> TriageModel:
+            threshold_rows: np.ndarray | None = None,
+            category_priors: Mapping[str, float] | None = None) -> TriageModel:
         """Fit the features, the three heads and their review thresholds.
 
         ``sample_weight`` (optional, one non-negative weight per text) weighs complaints in the heads' loss
         (retraining counts handlers' decisions more than seed complaints); the features and the review
         thresholds do not use it. ``threshold_rows`` (optional boolean mask) chooses the review thresholds on
         those complaints' out-of-fold predictions only: the deployment's own complaints, whose mix is the one
-        its handlers will see (default: all).
+        its handlers will see (default: all). ``category_priors`` (optional, :func:`triage.priors.prior_weights`)
+        chooses the category head's threshold at the frequencies it will serve at: its out-of-fold probabilities
+        put at those frequencies (:func:`triage.priors.adjust`, as suggestions are) and each complaint counted
+        with its code's weight (a calibration set at real frequencies, not at the corpus's balance).
         """
         y = np.asarray(y, dtype=object)
         if y.ndim != 2 or y.shape[1] != len(HEADS) or y.shape[0] != len(texts):
@@ -106,8 +111,13 @@ class TriageModel(ClassifierMixin, BaseEstimator):
             oof = cross_val_predict(clone(estimator), X, labels, cv=folds, method="predict_proba", params=fit_params)
             classes = np.unique(labels)
             rows = np.ones(len(labels), dtype=bool) if threshold_rows is None else np.asarray(threshold_rows, bool)
+            weights = None
+            if head == "category" and category_priors:
+                oof = adjust(oof, classes, category_priors)
+                weights = np.array([category_priors.get(code, 1.0) for code in labels[rows]])
             self.thresholds_[head] = choose_threshold(oof[rows].max(axis=1),
-                                                      classes[oof[rows].argmax(axis=1)] == labels[rows], targets[head])
+                                                      classes[oof[rows].argmax(axis=1)] == labels[rows], targets[head],
+                                                      weights)
             self.heads_[head] = estimator.fit(X, labels, **fit_params)
             _shrink(self.heads_[head])
             self.classes_[head] = self.heads_[head].classes_
@@ -172,15 +182,18 @@ def _predictor(features: FittedFeatures, heads: Mapping[str, CalibratedClassifie
     return Predictor(features, np.ascontiguousarray(np.hstack(blocks)), scoring, classes, thresholds)
 
 
-def choose_threshold(confidence: np.ndarray, correct: np.ndarray, target: float) -> float:
-    """The lowest confidence threshold whose accepted predictions are right at least ``target`` of the time.
+def choose_threshold(confidence: np.ndarray, correct: np.ndarray, target: float,
+                     weights: np.ndarray | None = None) -> float:
+    """The lowest confidence threshold whose accepted predictions are right at least ``target`` of the time
+    (each prediction counted with its ``weight``, default 1).
 
     Predictions with ``confidence >= threshold`` are accepted. If no threshold reaches ``target``,
     returns a threshold above 1 (everything needs review).
     """
     order = np.argsort(-confidence, kind="stable")
     conf, ok = confidence[order], correct[order].astype(float)
-    precision = np.cumsum(ok) / np.arange(1, len(ok) + 1)
+    w = np.ones(len(ok)) if weights is None else np.asarray(weights, dtype=float)[order]
+    precision = np.cumsum(ok * w) / np.maximum(np.cumsum(w), 1e-12)
     # Accepting the k most confident is only possible at a cut between distinct confidences.
     distinct = np.append(conf[1:] < conf[:-1], True)
     good = np.flatnonzero((precision >= target) & distinct)

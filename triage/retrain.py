@@ -500,16 +500,16 @@ def run_retrain(settings: Settings, *, dry_run: bool = False, progress: Progress
 
     report_progress("train", f"fitting the challenger on {len(data.train)} complaints", 0.0)
     fit_began = time.perf_counter()
+    priors = prior_weights(data.train.labels["category"], taxonomy) if taxonomy.national else None
     challenger = build_model(taxonomy).fit(data.train.texts, data.train.y(), sample_weight=data.weights(
-        settings.retrain_decision_weight))
+        settings.retrain_decision_weight), category_priors=priors)
     training_seconds = time.perf_counter() - fit_began
     report_progress("train", f"challenger fitted in {training_seconds:.0f} s")
 
     splits = {"recent": data.recent, "seed_test": data.seed_test}
     judged = {"challenger": challenger, "champion": champion}
     if router is not None:  # every model judged on the bodies a handler of this deployment would see
-        judged = {"challenger": RoutedModel(challenger, router, learned=True,
-                                            priors=prior_weights(data.train.labels["category"], taxonomy)),
+        judged = {"challenger": RoutedModel(challenger, router, learned=True, priors=priors),
                   "champion": champion and RoutedModel(champion, router,
                                                        learned=opd_learned_for(champion_meta, taxonomy),
                                                        priors=champion_meta.get("category_priors"))}
@@ -585,7 +585,7 @@ def run_retrain(settings: Settings, *, dry_run: bool = False, progress: Progress
             "metrics": {"test": results["challenger"]["seed_test"],
                         "recent": results["challenger"]["recent"]},
             "thresholds": {h: round(t, 4) for h, t in challenger.thresholds_.items()},
-            **({"category_priors": prior_weights(data.train.labels["category"], taxonomy)} if taxonomy.national else {}),
+            **({"category_priors": priors} if priors else {}),
             "retrain": {"champion": champion_version, "status": status, "reasons": verdict.reasons,
                         "decided": len(decided), "decisions_until": data.summary["decisions_until"],
                         "run": report["run"]},

@@ -48,7 +48,9 @@ def train(data_dir: str | Path, taxonomy: Taxonomy, registry: ModelRegistry, *, 
     started = time.perf_counter()
     own = np.array([e.get("corpus") == taxonomy.code for e in train_set.extra], dtype=bool)
     weights = np.where(own, OWN_CORPUS_WEIGHT, 1.0) if own.any() and not own.all() else None
-    model.fit(train_set.texts, train_set.y(), sample_weight=weights, threshold_rows=own if weights is not None else None)
+    priors = prior_weights(train_set.labels["category"], taxonomy) if taxonomy.national else None
+    model.fit(train_set.texts, train_set.y(), sample_weight=weights, threshold_rows=own if weights is not None else None,
+              category_priors=priors)
     seconds = time.perf_counter() - started
     metrics = evaluate(model, test_set)
     metadata = {
@@ -58,7 +60,7 @@ def train(data_dir: str | Path, taxonomy: Taxonomy, registry: ModelRegistry, *, 
         "metrics": {"test": metrics},
         "thresholds": {h: round(t, 4) for h, t in model.thresholds_.items()},
     }
-    if taxonomy.national:
-        metadata["category_priors"] = prior_weights(train_set.labels["category"], taxonomy)
+    if priors:
+        metadata["category_priors"] = priors
     info = registry.save(model, deployment=taxonomy, metadata=metadata, version=version)
     return model, info
