@@ -126,8 +126,10 @@ def main(args: list[str]) -> None:
         record = {**row, "draft_id": row.get("draft_id") or row.get("id"), "id": f"{corpus.prefix}-{n:05d}",
                   "text": _text(row["text"], corpus.keep_lines), "hard_case": bool(row.get("hard_case"))}
         records.append({k: record[k] for k in corpus.fields if k in record})
+    strata = Counter(r[corpus.stratify] for r in records)  # a code with one line cannot be split: pooled
     train, test = train_test_split(records, test_size=0.2, random_state=20261123,
-                                   stratify=[r[corpus.stratify] for r in records])
+                                   stratify=[r[corpus.stratify] if strata[r[corpus.stratify]] > 1 else "(rare)"
+                                             for r in records])
     out = out or HERE / corpus.name
     out.mkdir(parents=True, exist_ok=True)
     for name, part in (("train", train), ("test", test)):

@@ -52,3 +52,17 @@ def test_apply_writes_into_a_split_once(tmp_path):
     assert texture.apply([path], [fix]) == 1
     assert texture.apply([path], [fix]) == 0
     assert json.loads(path.read_text(encoding="utf-8"))["text"] == "Jalan rusak"
+
+
+def test_wording_habits_keep_the_matter_and_are_counted_by_the_realism_report():
+    rnd = random.Random(3)
+    closed = texture.close_with_thanks("Sampah di gang 4 belum diangkut seminggu", rnd, "surabaya")
+    assert closed.startswith("Sampah di gang 4 belum diangkut seminggu") and realism.mentions_thanks(closed)
+    assert texture.close_with_thanks("jalan rusak, makasih min", rnd) is None
+    opened = texture.open_with_greeting("Lampu jalan mati", rnd, "kab_bandung")
+    assert opened.lower().endswith("lampu jalan mati") and realism.opens_with_greeting(opened)
+    assert texture.open_with_greeting("Selamat siang, lampu mati", rnd) is None
+    assert texture.speak_as_one("Kami sudah lapor, rumah kami kebanjiran", rnd) == \
+        "Saya sudah lapor, rumah saya kebanjiran"
+    assert texture.speak_as_one("kami para pedagang pasar menolak", rnd) is None  # a named group stays
+    assert texture.speak_as_one("saya dan kami", rnd) is None
