@@ -500,9 +500,11 @@ def run_retrain(settings: Settings, *, dry_run: bool = False, progress: Progress
 
     report_progress("train", f"fitting the challenger on {len(data.train)} complaints", 0.0)
     fit_began = time.perf_counter()
-    priors = prior_weights(data.train.labels["category"], taxonomy) if taxonomy.national else None
-    challenger = build_model(taxonomy).fit(data.train.texts, data.train.y(), sample_weight=data.weights(
-        settings.retrain_decision_weight), category_priors=priors)
+    challenger = build_model(taxonomy)
+    weights = data.weights(settings.retrain_decision_weight)
+    priors = (prior_weights(data.train.labels["category"], taxonomy, sample_weight=weights,
+                            balanced=challenger.class_weight == "balanced") if taxonomy.national else None)
+    challenger.fit(data.train.texts, data.train.y(), sample_weight=weights, category_priors=priors)
     training_seconds = time.perf_counter() - fit_began
     report_progress("train", f"challenger fitted in {training_seconds:.0f} s")
 

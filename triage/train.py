@@ -48,7 +48,8 @@ def train(data_dir: str | Path, taxonomy: Taxonomy, registry: ModelRegistry, *, 
     started = time.perf_counter()
     own = np.array([e.get("corpus") == taxonomy.code for e in train_set.extra], dtype=bool)
     weights = np.where(own, OWN_CORPUS_WEIGHT, 1.0) if own.any() and not own.all() else None
-    priors = prior_weights(train_set.labels["category"], taxonomy) if taxonomy.national else None
+    priors = (prior_weights(train_set.labels["category"], taxonomy, sample_weight=weights,
+                            balanced=model.class_weight == "balanced") if taxonomy.national else None)
     model.fit(train_set.texts, train_set.y(), sample_weight=weights, threshold_rows=own if weights is not None else None,
               category_priors=priors)
     seconds = time.perf_counter() - started
