@@ -45,7 +45,7 @@ from triage.route import RoutedModel, Router
 from triage.settings import Settings
 from triage.suggest import opd_learned_for
 from triage.taxonomy import HEADS, Taxonomy, load_taxonomy
-from triage.train import build_model
+from triage.train import OWN_CORPUS_WEIGHT, build_model
 
 METRICS: tuple[str, ...] = ("accuracy", "macro_f1")
 """The figures the gate compares, per head."""
@@ -86,11 +86,20 @@ class TrainingSet:
     from_decisions: np.ndarray
     """Per training complaint: True for a decision, False for a seed complaint."""
 
-    def weights(self, decision_weight: float) -> np.ndarray | None:
-        """Weight of each training complaint: ``decision_weight`` for decisions, 1 for seed complaints."""
-        if decision_weight == 1.0:
-            return None
-        return np.where(self.from_decisions, decision_weight, 1.0)
+    def weights(self, decision_weight: float, own_corpus: str | None = None) -> np.ndarray | None:
+        """Weight of each training complaint, as the seed model was trained (:func:`triage.train.train`): where
+        the seed mixes corpora, the deployment's ``own_corpus`` and its decisions (its own complaints, as its
+        handlers routed them) weigh :data:`~triage.train.OWN_CORPUS_WEIGHT`, the other corpora 1; decisions then
+        ``decision_weight`` times that. ``None`` when every weight is 1."""
+        n = len(self.from_decisions)
+        own = np.zeros(n, dtype=bool)
+        if own_corpus is not None:
+            own = np.array([e.get("corpus") == own_corpus for e in self.train.extra[:n]], dtype=bool)
+        seed_own, seed_other = own & ~self.from_decisions, ~own & ~self.from_decisions
+        base = np.where(own | self.from_decisions, OWN_CORPUS_WEIGHT, 1.0) if seed_own.any() and seed_other.any() \
+            else np.ones(n)
+        weights = np.where(self.from_decisions, base * decision_weight, base)
+        return None if np.all(weights == 1.0) else weights
 
 
 @dataclass(frozen=True)
@@ -501,7 +510,7 @@ def run_retrain(settings: Settings, *, dry_run: bool = False, progress: Progress
     report_progress("train", f"fitting the challenger on {len(data.train)} complaints", 0.0)
     fit_began = time.perf_counter()
     challenger = build_model(taxonomy)
-    weights = data.weights(settings.retrain_decision_weight)
+    weights = data.weights(settings.retrain_decision_weight, own_corpus=taxonomy.code)
     priors = (prior_weights(data.train.labels["category"], taxonomy, sample_weight=weights,
                             balanced=challenger.class_weight == "balanced") if taxonomy.national else None)
     challenger.fit(data.train.texts, data.train.y(), sample_weight=weights, category_priors=priors)

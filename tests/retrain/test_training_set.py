@@ -123,3 +123,17 @@ def test_weights_count_decisions_more_only_when_asked(features, taxonomy):
 
     assert data.weights(1.0) is None
     assert np.array_equal(data.weights(2.0), [1.0] * 4 + [2.0] * 6)
+
+
+def test_weights_follow_the_seed_training_own_corpus_and_decisions_count_four_times_the_others():
+    from triage.dataset import LabelledSet
+    from triage.retrain import TrainingSet
+    from triage.train import OWN_CORPUS_WEIGHT
+
+    rows = [{"corpus": "kukar"}, {"corpus": "national"}, {}]  # a kukar seed line, a national one, a decision
+    train = LabelledSet(texts=["a", "b", "c"], labels={"category": ["x", "y", "z"]}, ids=["1", "2", "3"], extra=rows)
+    data = TrainingSet(train=train, seed_test=train, recent=train, too_rare={}, summary={},
+                       from_decisions=np.array([False, False, True]))
+    assert np.array_equal(data.weights(1.0, own_corpus="kukar"), [OWN_CORPUS_WEIGHT, 1.0, OWN_CORPUS_WEIGHT])
+    assert np.array_equal(data.weights(2.0, own_corpus="kukar"), [OWN_CORPUS_WEIGHT, 1.0, 2 * OWN_CORPUS_WEIGHT])
+    assert data.weights(1.0, own_corpus="surabaya") is None  # no seed line of its own: nothing to weigh apart
