@@ -19,7 +19,7 @@ carry ``category`` and ``maladministration`` only (the OPD comes from each deplo
 Corrections from a label audit (lines ``{"id", "field", "old", "new", "reason"}``, or ``"field": "drop"``;
 ``--corrections`` may be given several times) are applied first; a correction of ``"field": "text"`` is a
 rewrite (``national/rewrites.jsonl``: the same matter and labels in a text that reads more like a real
-message) and does not mark the line audited. It drops texts outside 5 to 250 words, exact duplicates (after folding case and punctuation), drops the later text of any pair sharing a
+message) and does not mark the line audited. It drops texts outside 5 to 450 words (national: 1 to 450), exact duplicates (after folding case and punctuation), drops the later text of any pair sharing a
 run of 8 identical words, renumbers ids as ``kukar-NNNNN`` (keeping the draft id as ``draft_id``) and
 splits 80/20 stratified by OPD with a fixed seed.
 """
@@ -52,7 +52,7 @@ class Corpus:
 
 
 CORPORA = {
-    "kukar": Corpus("kukar", "kukar", 5, 250, ("id", "text", "category", "opd", "maladministration", "style",
+    "kukar": Corpus("kukar", "kukar", 5, 450, ("id", "text", "category", "opd", "maladministration", "style",
                                                "hard_case", "audited", "draft_id"), "opd", keep_lines=False),
     "national": Corpus("national", "nat", 1, 450, ("id", "text", "category", "maladministration", "voice",
                                                    "audited", "draft_id"), "category", keep_lines=True),
