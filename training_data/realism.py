@@ -304,40 +304,37 @@ def kukar_naming(folder: Path = KUKAR_DIR) -> list[bool | None]:
     return naming((row["text"], "kukar", (row["opd"],)) for row in _jsonl_rows(kukar_paths(folder)))
 
 
+def _real_frames(shared: Path):
+    """``(name, frame)`` of each real export present under ``shared`` (``triage.realdata.SOURCES``)."""
+    if str(PROJECT_ROOT) not in sys.path:
+        sys.path.insert(0, str(PROJECT_ROOT))
+    from triage.realdata import SOURCES, read_source
+
+    for name, source in SOURCES.items():
+        path = source.path(shared)
+        if path.is_file():
+            yield name, read_source(path, source)
+
+
 def real_texts(shared: Path) -> dict[str, list[str]]:
     """Texts of each real export (cleaned as the real-data evaluation cleans them; empty texts left out).
     Empty dict when the shared folder or a source is missing. For counting only: never write them out."""
-    if str(PROJECT_ROOT) not in sys.path:
-        sys.path.insert(0, str(PROJECT_ROOT))
-    from triage.realdata import SOURCES, clean_text, read_source
+    from triage.realdata import clean_text
 
-    found = {}
-    for name, source in SOURCES.items():
-        path = source.path(shared)
-        if not path.is_file():
-            continue
-        frame = read_source(path, source)
-        found[name] = [t for t in (clean_text(raw) for raw in frame["text"]) if t]
-    return found
+    return {name: [t for t in (clean_text(raw) for raw in frame["text"]) if t] for name, frame in _real_frames(shared)}
 
 
 def real_naming(shared: Path) -> dict[str, list[bool | None]]:
     """:func:`naming` of each real export's disposed rows, responsible the body they were disposed to (read
     through the pemda's SOTK file; the pemda's own account counts as none). For counting only."""
-    if str(PROJECT_ROOT) not in sys.path:
-        sys.path.insert(0, str(PROJECT_ROOT))
-    from triage.realdata import SOURCES, read_source, routing_records
+    from triage.realdata import routing_records
     from triage.taxonomy import load_taxonomy
 
     found = {}
-    for name, source in SOURCES.items():
-        path = source.path(shared)
-        if not path.is_file():
-            continue
+    for name, frame in _real_frames(shared):
         taxonomy = load_taxonomy(name)
-        records = routing_records(read_source(path, source), taxonomy, name)
         found[name] = naming((r["text"], name, () if taxonomy.labels["opd"][r["opd"]].kind == "pemda" else (r["opd"],))
-                             for r in records)
+                             for r in routing_records(frame, taxonomy, name))
     return found
 
 
