@@ -77,8 +77,9 @@ class Settings(BaseSettings):
     retrain_similarity: float = Field(0.2, description="Cosine similarity (of stem n-grams) at which a decision "
                                                        "that corrected a code counts against a seed complaint.")
     retrain_overrule_votes: int = Field(3, description="Similar corrections it takes to overrule a seed complaint.")
-    retrain_decision_weight: float = Field(1.0, description="Weight of a handler's decision in training, relative "
-                                                           "to a seed complaint's 1.")
+    retrain_decision_weight: float = Field(1.0, description="Multiplies a handler's decision's weight in training "
+                                                           "(decisions and the deployment's own seed corpus weigh "
+                                                           "4x the corpora every pemda shares).")
     # The lifecycle after routing (triage/lifecycle.py, triage/deadlines.py, triage/notify.py; docs/lifecycle.md).
     deadlines: dict[str, str] = Field(default_factory=dict, description="Overrides of the stage deadlines, e.g. "
                                       "{route: 3 hari kerja, respond: 5 hari kerja, settle: 60 hari} (the defaults).")
