@@ -14,7 +14,9 @@ The category head predicts national codes every pemda shares (:mod:`triage.natio
   own account (where LAPOR! reports wait to be dispositioned), flagged ``needs_review``;
 - a function the pemda does not carry (a city has no forestry office) goes to the pemda's own account too,
   flagged; an outside destination to itself (*bukan wewenang*); an outcome (``aspirasi``, ``spam``) stays with
-  the pemda's own account: the complaint handler answers or archives it.
+  the pemda's own account: the complaint handler answers or archives it;
+- in a province, ``pemprov`` (a provincial office's matter: an SMA, a provincial road) is not outside: it goes,
+  as a question does, to the province's body of its subject (its Dinas Pendidikan for an SMA).
 
 Once a pemda has decisions, retraining learns an OPD head of its own (:meth:`Router.label` gives the seed
 corpus its labels, the territorial offices as one class per kind), and :meth:`Router.from_learned` reads it,
@@ -29,7 +31,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from triage.sotk import plain_name
+from triage.sotk import OWN_LEVEL_DESTINATION, plain_name
 from triage.taxonomy import HEADS, Taxonomy
 
 if TYPE_CHECKING:
@@ -54,6 +56,10 @@ class Router:
         bodies = taxonomy.labels["opd"]
         self.pemda = next((c for c, b in bodies.items() if b.kind == "pemda"), None) or \
             next((c for c, b in bodies.items() if "4.01" in b.functions), self.codes[0])
+        own = OWN_LEVEL_DESTINATION.get(taxonomy.sotk.level)
+        self.subject_routed: frozenset[str] = SUBJECT_ROUTED | ({own} if own in taxonomy.labels["category"] else set())
+        """Outcomes routed by their subject: :data:`SUBJECT_ROUTED`, and in a province its own level (``pemprov``:
+        an SMA's matter goes to the province's body for education)."""
         self.candidates: dict[str, tuple[str, ...]] = {}
         self.territorial: dict[str, str] = {}
         self.not_carried: set[str] = set()
@@ -190,7 +196,7 @@ class Router:
             for j, code in enumerate(classes):
                 target, why = self._target(code, "", None, learned)
                 self._default_target[(code, learned)] = self._index[target]
-                if not learned and self.taxonomy.canonical("category", code) in SUBJECT_ROUTED:
+                if not learned and self.taxonomy.canonical("category", code) in self.subject_routed:
                     defaults.append(None)  # no row: spread over the functions' bodies in route()
                     continue
                 matrix[j, self._index[target]] = 1.0
@@ -199,7 +205,7 @@ class Router:
                     special.append((j, code))
             kinds = [self.taxonomy.labels["category"].get(self.taxonomy.canonical("category", c)) for c in classes]
             subject = [j for j, c in enumerate(classes)
-                       if not learned and self.taxonomy.canonical("category", c) in SUBJECT_ROUTED]
+                       if not learned and self.taxonomy.canonical("category", c) in self.subject_routed]
             functions = np.array([j for j, k in enumerate(kinds) if k is not None and k.kind == "function"], dtype=int)
             others = [j for j in range(len(classes)) if j not in set(functions.tolist()) | set(subject)]
             cached = self._matrices[key] = (matrix, defaults, special, (subject, functions, others))

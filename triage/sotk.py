@@ -27,6 +27,9 @@ from triage.taxonomy import FocalPoint, read_yaml
 SOTK_DIR = Path(__file__).parent / "deployments" / "sotk"
 _CODE = re.compile(r"^[a-z][a-z0-9_]*$")
 _LEVELS = {"kota": "kelurahan", "kabupaten": "desa", "provinsi": None}
+OWN_LEVEL_DESTINATION = {"provinsi": "pemprov"}
+"""The national outside destination that a pemda of this level is itself: for a province, a provincial office's
+matter (``pemprov``: an SMA, a provincial road) is its own, not *bukan wewenang*."""
 _PUNCTUATION = re.compile(r"[.,()\-/]")
 
 

@@ -273,7 +273,7 @@ def _from_sotk(path: str) -> Taxonomy:
     - maladministration: the national forms (``national/maladministration.yaml``).
     """
     from triage.national import load_national
-    from triage.sotk import load_sotk
+    from triage.sotk import OWN_LEVEL_DESTINATION, load_sotk
 
     national = load_national()
     sotk = load_sotk(path, national)
@@ -282,7 +282,12 @@ def _from_sotk(path: str) -> Taxonomy:
     for function in national.functions.values():
         categories[function.slug] = Label(code=function.slug, name=function.name, description=function.description,
                                           kind="function", functions=(function.code,))
+    own = OWN_LEVEL_DESTINATION.get(sotk.level)  # a province's own level is not outside it
     for dest in national.destinations.values():
+        if dest.code == own:
+            categories[dest.code] = Label(code=dest.code, name=f"Urusan {sotk.name}", description=dest.remit,
+                                          kind="outcome")
+            continue
         categories[dest.code] = Label(code=dest.code, name=dest.name, description=dest.remit, kind="outside",
                                       forward_text=dest.forward_text())
     for outcome in national.outcomes.values():
@@ -296,6 +301,8 @@ def _from_sotk(path: str) -> Taxonomy:
                                   focal_point=body.focal_point, lapor_name=body.lapor_name,
                                   lapor_aliases=body.lapor_aliases, kind=body.kind, functions=body.functions)
     for dest in national.destinations.values():
+        if dest.code == own:
+            continue
         extra = sotk.bodies[dest.code].aliases if dest.code in sotk.bodies else ()
         bodies[dest.code] = Label(code=dest.code, name=dest.name, description=dest.remit,
                                   aliases=extra, lapor_name=dest.lapor_name, kind="outside",

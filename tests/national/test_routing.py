@@ -83,6 +83,20 @@ def test_a_question_goes_to_the_body_of_its_subject(surabaya):
     assert surabaya.codes[int(opd[0].argmax())] == "dispendukcapil"
 
 
+def test_a_province_keeps_its_own_level_and_routes_it_by_subject():
+    kalsel = Router(load_taxonomy("kalsel"))
+    assert "pemprov" not in kalsel.codes  # not a body outside the province: it is the province
+    assert not kalsel.taxonomy.labels["category"]["pemprov"].outside
+    classes = kalsel.taxonomy.codes("category")
+    proba = np.full((1, len(classes)), 0.001)
+    proba[0, classes.index("pemprov")] = 0.6
+    proba[0, classes.index("pendidikan")] = 0.3
+    opd, _, _ = kalsel.route(["PPDB SMA negeri di Banjarbaru tidak transparan"], proba / proba.sum(), classes)
+    assert kalsel.codes[int(opd[0].argmax())] == "disdikbud"
+    surabaya_outside = load_taxonomy("surabaya").labels["category"]["pemprov"]
+    assert surabaya_outside.outside  # for a city the province is still bukan wewenang
+
+
 def test_kukar_gives_village_office_matters_to_its_dpmd_as_its_sotk_says():
     kukar = Router(load_taxonomy("kukar"))
     assert route_one(kukar, "pemerintah_desa", "kepala desa jarang di kantor") == ("dpmd", None)

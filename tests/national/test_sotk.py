@@ -8,7 +8,7 @@ import pytest
 
 from triage.errors import TaxonomyError
 from triage.national import load_national
-from triage.sotk import SOTK_DIR, load_sotk, plain_name
+from triage.sotk import OWN_LEVEL_DESTINATION, SOTK_DIR, load_sotk, plain_name
 from triage.taxonomy import load_taxonomy
 
 SHIPPED = ("surabaya", "kab_bandung", "samarinda", "kukar", "kalsel")
@@ -31,9 +31,10 @@ def test_every_sotk_file_is_a_deployment_with_national_categories_and_its_own_bo
     national = load_national()
     assert taxonomy.national and taxonomy.code == name
     assert {f.slug for f in national.functions.values()} <= set(taxonomy.codes("category"))
-    assert set(national.destinations) <= set(taxonomy.codes("opd"))
-    assert all(taxonomy.labels["opd"][d].outside and taxonomy.labels["opd"][d].forward_text
-               for d in national.destinations)
+    sotk = load_sotk(name)
+    outside = set(national.destinations) - {OWN_LEVEL_DESTINATION.get(sotk.level)}  # a province is not outside itself
+    assert outside <= set(taxonomy.codes("opd"))
+    assert all(taxonomy.labels["opd"][d].outside and taxonomy.labels["opd"][d].forward_text for d in outside)
     bodies = {c for c, b in load_sotk(name).bodies.items() if b.kind != "outside"}
     assert bodies <= set(taxonomy.codes("opd"))
 
