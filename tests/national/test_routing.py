@@ -74,25 +74,26 @@ def test_a_function_the_pemda_has_no_body_for_waits_at_the_pemda_flagged():
     assert route_one(kalsel, "kecamatan", "pelayanan kecamatan lambat")[1] == "place"
 
 
-def test_a_question_goes_to_the_body_of_its_subject(surabaya):
-    classes = surabaya.taxonomy.codes("category")
+def route_mix(router: Router, shares: dict[str, float], text: str) -> str:
+    """The body ``router`` routes ``text`` to when the category head gives these ``shares`` (the rest spread)."""
+    classes = router.taxonomy.codes("category")
     proba = np.full((1, len(classes)), 0.001)
-    proba[0, classes.index("pertanyaan")] = 0.7
-    proba[0, classes.index("adminduk")] = 0.2
-    opd, _, _ = surabaya.route(["syarat KTP apa saja?"], proba / proba.sum(), classes)
-    assert surabaya.codes[int(opd[0].argmax())] == "dispendukcapil"
+    for code, share in shares.items():
+        proba[0, classes.index(code)] = share
+    opd, _, _ = router.route([text], proba / proba.sum(), classes)
+    return router.codes[int(opd[0].argmax())]
+
+
+def test_a_question_goes_to_the_body_of_its_subject(surabaya):
+    assert route_mix(surabaya, {"pertanyaan": 0.7, "adminduk": 0.2}, "syarat KTP apa saja?") == "dispendukcapil"
 
 
 def test_a_province_keeps_its_own_level_and_routes_it_by_subject():
     kalsel = Router(load_taxonomy("kalsel"))
     assert "pemprov" not in kalsel.codes  # not a body outside the province: it is the province
     assert not kalsel.taxonomy.labels["category"]["pemprov"].outside
-    classes = kalsel.taxonomy.codes("category")
-    proba = np.full((1, len(classes)), 0.001)
-    proba[0, classes.index("pemprov")] = 0.6
-    proba[0, classes.index("pendidikan")] = 0.3
-    opd, _, _ = kalsel.route(["PPDB SMA negeri di Banjarbaru tidak transparan"], proba / proba.sum(), classes)
-    assert kalsel.codes[int(opd[0].argmax())] == "disdikbud"
+    text = "PPDB SMA negeri di Banjarbaru tidak transparan"
+    assert route_mix(kalsel, {"pemprov": 0.6, "pendidikan": 0.3}, text) == "disdikbud"
     surabaya_outside = load_taxonomy("surabaya").labels["category"]["pemprov"]
     assert surabaya_outside.outside  # for a city the province is still bukan wewenang
 
