@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
     from triage.settings import Settings
 
-RELEASE_KEY = ("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA60/2l7SU7ZA2YL22Yw0hI1ZjWjWwin2ngzzkICqu/i "
+RELEASE_KEY = ("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHmoM0x/eudExFgMC4Ur/cDLerFgiw7giXI2s9ob7Rj3 "
                "triage release key")
 """Public half of the key that signs the models shipped with triage (``models/kukar-seed``)."""
 
